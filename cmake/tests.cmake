@@ -1,0 +1,50 @@
+# Test registration. Labels: unit, spec, fault, e2e, fuzz.
+# Each C file under tests/unit and tests/fault is one test program (one
+# ctest each, its own process, with a timeout). tests/harness.h is the
+# shared assertion harness.
+
+function(graft_c_tests dir label)
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${dir}/*.c)
+  foreach(src ${srcs})
+    get_filename_component(stem ${src} NAME_WE)
+    set(exe ${label}_${stem})
+    add_executable(${exe} ${src})
+    target_include_directories(${exe} PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR}/src/engine)
+    target_compile_options(${exe} PRIVATE ${GRAFT_WARNINGS})
+    target_compile_definitions(${exe} PRIVATE _GNU_SOURCE
+      GRAFT_SPECTEST_DIR="${GRAFT_SPECTEST_DIR}" GRAFT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+    target_link_libraries(${exe} PRIVATE graft_static m)
+    if(TARGET graft_wasi)
+      target_link_libraries(${exe} PRIVATE graft_wasi)
+    endif()
+    add_test(NAME ${label}/${stem} COMMAND ${exe})
+    set_tests_properties(${label}/${stem} PROPERTIES LABELS ${label} TIMEOUT 300)
+  endforeach()
+endfunction()
+
+graft_c_tests(unit unit)
+graft_c_tests(fault fault)
+
+# One spec test per core/ file of the suite.
+file(GLOB GRAFT_SPEC_DIRS LIST_DIRECTORIES true ${GRAFT_SPECTEST_DIR}/core/*)
+list(LENGTH GRAFT_SPEC_DIRS n)
+if(NOT n EQUAL 90)
+  message(FATAL_ERROR "expected 90 core spec files under ${GRAFT_SPECTEST_DIR}/core, found ${n}")
+endif()
+foreach(d ${GRAFT_SPEC_DIRS})
+  get_filename_component(name ${d} NAME)
+  add_test(NAME spec/${name} COMMAND graft-spectest ${d}/${name}.json)
+  set_tests_properties(spec/${name} PROPERTIES LABELS spec TIMEOUT 300)
+endforeach()
+
+# End-to-end tests are shell scripts run against the built binaries.
+file(GLOB GRAFT_E2E CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/*.sh)
+foreach(t ${GRAFT_E2E})
+  get_filename_component(stem ${t} NAME_WE)
+  add_test(NAME e2e/${stem} COMMAND bash ${t} ${CMAKE_BINARY_DIR} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(e2e/${stem} PROPERTIES LABELS e2e TIMEOUT 600)
+endforeach()
+
+if(GRAFT_FUZZ)
+  include(${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz.cmake)
+endif()
