@@ -54,7 +54,9 @@ typedef enum gr_const_kind {
     GR_CONST_I32, GR_CONST_I64, GR_CONST_F32, GR_CONST_F64,
     GR_CONST_REF_NULL,     /* value.u64 unused; type in `type` */
     GR_CONST_REF_FUNC,     /* index = function index */
-    GR_CONST_GLOBAL_GET    /* index = global index (an immutable import) */
+    GR_CONST_GLOBAL_GET,   /* index = global index (an immutable import) */
+    GR_CONST_BAD           /* well-formed but not a valid constant expression:
+                              `error` says why, `offset` points at the culprit */
 } gr_const_kind;
 
 typedef struct gr_const_expr {
@@ -63,6 +65,7 @@ typedef struct gr_const_expr {
     uint32_t index;        /* REF_FUNC, GLOBAL_GET */
     uint64_t bits;         /* I32/I64 value, F32/F64 raw bits */
     uint64_t offset;       /* byte offset of the expression, for errors */
+    uint16_t error;        /* GR_CONST_BAD: the graft_error_code valid.c reports */
 } gr_const_expr;
 
 typedef struct gr_name {
