@@ -38,6 +38,10 @@ struct graft_func {
     graft_host_fn host;        /* host functions only */
     void *host_user;           /* passed to host */
     gr_functype host_type;     /* host functions: owned copy of the type */
+    const graft_valtype *valtypes; /* the type as graft_valtype, params then
+                                  results, for graft_func_type; owned by the
+                                  instance (host functions: the block that
+                                  also holds host_type's arrays) */
 };
 
 struct graft_memory {
@@ -82,6 +86,8 @@ struct graft_instance {
     void ***elem_refs;         /* per elem segment: its references, evaluated */
     uint32_t *elem_sizes;      /* per elem segment: count, 0 once dropped */
     uint32_t *data_sizes;      /* per data segment: size, 0 once dropped */
+    graft_valtype *valtypes;   /* every module type's params then results,
+                                  in type order (graft_func_type's view) */
 };
 
 /* A registry binding (module, name) -> extern, for linking. */
@@ -115,6 +121,12 @@ struct graft_store {
     gr_frame *frames;           /* limits.max_call_depth records */
     uint32_t nframes;           /* frames in use */
     gr_atomic_flag interrupt;   /* set by graft_store_interrupt */
+    uint64_t step_budget;       /* internal bound for tests and the fuzzer:
+                                   loop iterations plus calls left before the
+                                   call traps "out of fuel"; 0 = unlimited.
+                                   Checked where interrupts are (loop_check,
+                                   calls). The sandbox work replaces it with
+                                   deterministic per-instruction fuel. */
 };
 
 struct graft_caller {

@@ -1,0 +1,66 @@
+# Graft's front door. `make` builds the Release binaries into build/;
+# `make check` installs what is missing and runs every test; `make demo`
+# builds and runs the demo. The configurations:
+#   build/          Release, threaded dispatch (the default binaries)
+#   build-switch/   Release, portable switch dispatch (spec suite only)
+#   build-debug/    Debug with ASan+UBSan: every ctest label
+#   build-fuzz/     clang + libFuzzer: the fuzz target (short fixed run in check)
+#   build-mcu/      Cortex-M4 cross build of the engine (link check)
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+SPECTEST ?= $(abspath ../shared/spectest)
+CMAKE_COMMON := -DGRAFT_SPECTEST_DIR=$(SPECTEST)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build examples check demo fuzz clean \
+        check-debug check-release check-switch check-mcu check-fuzz
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_COMMON) >/dev/null
+	cmake --build build -j$(JOBS)
+
+examples: build
+	cmake --build build -j$(JOBS) --target examples
+
+check: deps
+	$(MAKE) check-debug check-release check-switch check-mcu check-fuzz
+	@echo "make check: all passed"
+
+check-debug:
+	cmake -S . -B build-debug -DCMAKE_BUILD_TYPE=Debug -DGRAFT_SANITIZE=ON $(CMAKE_COMMON) >/dev/null
+	cmake --build build-debug -j$(JOBS)
+	cmake --build build-debug -j$(JOBS) --target examples
+	cd build-debug && ASAN_OPTIONS=detect_leaks=1 ctest -j$(JOBS) --output-on-failure
+
+check-release: build examples
+	build/graft-spectest $(SPECTEST)/core
+
+check-switch:
+	cmake -S . -B build-switch -DCMAKE_BUILD_TYPE=Release -DGRAFT_DISPATCH=switch $(CMAKE_COMMON) >/dev/null
+	cmake --build build-switch -j$(JOBS) --target graft-spectest
+	build-switch/graft-spectest $(SPECTEST)/core
+
+check-mcu:
+	bash scripts/mcu-check.sh build-mcu
+
+check-fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGRAFT_FUZZ=ON $(CMAKE_COMMON) >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_engine
+	cd build-fuzz && ctest -L fuzz --output-on-failure
+
+demo: deps examples
+	bash scripts/demo.sh build
+
+fuzz:
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGRAFT_FUZZ=ON $(CMAKE_COMMON) >/dev/null
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_engine
+	mkdir -p build-fuzz/corpus
+	build-fuzz/fuzz_engine -max_total_time=$(FUZZ_SECONDS) -timeout=10 build-fuzz/corpus $$(bash tests/fuzz/seeds.sh $(SPECTEST))
+
+clean:
+	rm -rf build build-switch build-debug build-fuzz build-mcu

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# mcu-check.sh OUTDIR - cross-compile libgraft for a Cortex-M4 with the bare
+# port and check the properties firmware depends on:
+#   1. it builds with arm-none-eabi-gcc -Os -mthumb -mcpu=cortex-m4;
+#   2. the library references no malloc, free, realloc or calloc;
+#   3. every symbol it defines globally starts with graft_;
+#   4. a firmware image using the pool allocator links (newlib-nano, no
+#      malloc pulled in: checked in the linked image's symbol table too).
+# Prints the engine's .text size. Exits non-zero on any failure.
+set -euo pipefail
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-$SRC/build-mcu}"
+mkdir -p "$OUT/obj"
+CC=arm-none-eabi-gcc
+CFLAGS=(-std=c11 -Os -mthumb -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16
+        -ffunction-sections -fdata-sections -Wall -Wextra -Werror -Wno-unused-parameter
+        -I"$SRC/include" -I"$SRC/src/engine")
+rm -f "$OUT"/obj/*.o "$OUT/libgraft.a"
+for f in "$SRC"/src/engine/*.c "$SRC"/src/port/bare/*.c; do
+  $CC "${CFLAGS[@]}" -c "$f" -o "$OUT/obj/$(basename "${f%.c}").o"
+done
+arm-none-eabi-ar rcs "$OUT/libgraft.a" "$OUT"/obj/*.o
+
+fail=0
+bad_refs=$(arm-none-eabi-nm -u "$OUT/libgraft.a" | awk '{print $NF}' | grep -E '^(malloc|free|realloc|calloc|_malloc_r|_free_r|_realloc_r|_calloc_r)$' | sort -u || true)
+if [ -n "$bad_refs" ]; then
+  echo "mcu-check: FAIL: libgraft.a references: $bad_refs"; fail=1
+fi
+bad_syms=$(arm-none-eabi-nm -g --defined-only "$OUT/libgraft.a" | awk 'NF==3 {print $3}' | grep -v '^graft_' | sort -u || true)
+if [ -n "$bad_syms" ]; then
+  echo "mcu-check: FAIL: symbols outside graft_: $bad_syms"; fail=1
+fi
+
+$CC "${CFLAGS[@]}" --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections \
+    "$SRC/tests/mcu/firmware.c" "$OUT/libgraft.a" -lm -o "$OUT/firmware.elf"
+if arm-none-eabi-nm "$OUT/firmware.elf" | awk '{print $NF}' | grep -qE '^(malloc|_malloc_r)$'; then
+  echo "mcu-check: FAIL: the linked firmware contains malloc"; fail=1
+fi
+
+lib_text=$(arm-none-eabi-size -t "$OUT/libgraft.a" | awk 'END {print $1}')
+echo "mcu-check: libgraft.a .text (all objects, before gc-sections): $lib_text bytes"
+arm-none-eabi-size "$OUT/firmware.elf" | sed 's/^/mcu-check: /'
+# The engine's share of the linked image: sizes of graft_ functions kept by the linker.
+eng=$(arm-none-eabi-nm -S --size-sort "$OUT/firmware.elf" | awk '$3 ~ /[tT]/ && $4 ~ /^graft_/ {s += strtonum("0x"$2)} END {print s+0}')
+echo "mcu-check: engine functions linked into firmware.elf: $eng bytes"
+if [ $fail -ne 0 ]; then exit 1; fi
+echo "mcu-check: ok (no malloc, only graft_ symbols, firmware links)"
