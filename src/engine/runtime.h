@@ -153,6 +153,12 @@ int64_t graft__table_grow(graft_table *t, uint32_t delta, void *init);
  * point at the trapping instruction. Returns GRAFT_ERR_TRAP. */
 graft_result graft__trap(graft_store *s, graft_error_code code, uint32_t first_frame);
 
+/* objects.c: move a typed API value into a cell (floats as raw bits);
+ * 0 when the type is not a supported value type. */
+int graft__val_to_slot(const graft_val *v, gr_slot *out);
+/* objects.c: the API value of type t held in a cell. */
+void graft__slot_to_val(gr_slot cell, graft_valtype t, graft_val *out);
+
 /* Compare two function types structurally (module.c). */
 int graft__functype_eq(const gr_functype *a, const gr_functype *b);
 

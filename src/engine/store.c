@@ -1,40 +1,293 @@
-/* store.c - PLACEHOLDER owned by the runtime helper; replaced wholesale
- * (the runtime helper may split these into instance.c, memory.c, ...). */
+/* store.c - the store: one sandbox's object list, name registry, limits,
+ * execution stack and last runtime error.
+ *
+ * Data structure: every object made in a store (function, table, memory,
+ * global, instance) begins with a gr_object header and is pushed on the
+ * store's singly linked object list (graft__store_adopt); graft_store_free
+ * walks that list and frees each object by its type, so an object can never
+ * outlive or leak past its store, whatever failed half-way. The registry is
+ * a second list of gr_binding records mapping an owned copy of (module,
+ * name) to an extern; a later binding of the same pair replaces the earlier
+ * one in place. The value stack and the frame stack are allocated once, at
+ * their full configured sizes, on the first call (graft__store_stack), and
+ * never move.
+ *
+ * Ownership: the store owns everything on its lists and its stacks; the
+ * env (which must outlive the store) accounts for all of it. */
 #include "runtime.h"
-#define NI(ret) return ret
-graft_result graft_store_new(graft_env *env, const graft_store_limits *limits, graft_store **out) { (void)env; (void)limits; *out = NULL; NI(GRAFT_ERR_API); }
-void graft_store_free(graft_store *s) { (void)s; }
-const graft_error *graft_store_error(const graft_store *s) { return &s->err.pub; }
-graft_env *graft_store_env(const graft_store *s) { return s->env; }
-void graft_store_interrupt(graft_store *s) { (void)s; }
-graft_store *graft_caller_store(graft_caller *c) { return c->store; }
-graft_instance *graft_caller_instance(graft_caller *c) { return c->inst; }
-graft_memory *graft_caller_memory(graft_caller *c) { (void)c; return NULL; }
-graft_result graft_caller_trap(graft_caller *c, const char *message) { (void)c; (void)message; NI(GRAFT_ERR_TRAP); }
-graft_result graft_caller_exit(graft_caller *c, int32_t code) { (void)c; (void)code; NI(GRAFT_EXIT); }
-graft_result graft_func_new_host(graft_store *s, const graft_functype *type, graft_host_fn fn, void *user, graft_func **out) { (void)s; (void)type; (void)fn; (void)user; (void)out; NI(GRAFT_ERR_API); }
-graft_result graft_table_new(graft_store *s, graft_valtype elem_type, graft_limits limits, graft_table **out) { (void)s; (void)elem_type; (void)limits; (void)out; NI(GRAFT_ERR_API); }
-graft_result graft_memory_new(graft_store *s, graft_limits limits, graft_memory **out) { (void)s; (void)limits; (void)out; NI(GRAFT_ERR_API); }
-graft_result graft_global_new(graft_store *s, graft_valtype type, bool mutable_, graft_val init, graft_global **out) { (void)s; (void)type; (void)mutable_; (void)init; (void)out; NI(GRAFT_ERR_API); }
-graft_result graft_store_define(graft_store *s, const char *module, size_t module_len, const char *name, size_t name_len, graft_extern ext) { (void)s; (void)module; (void)module_len; (void)name; (void)name_len; (void)ext; NI(GRAFT_ERR_API); }
-graft_result graft_store_define_instance(graft_store *s, const char *module, size_t module_len, graft_instance *inst) { (void)s; (void)module; (void)module_len; (void)inst; NI(GRAFT_ERR_API); }
-graft_result graft_store_define_func(graft_store *s, const char *module, const char *name, const graft_functype *type, graft_host_fn fn, void *user) { (void)s; (void)module; (void)name; (void)type; (void)fn; (void)user; NI(GRAFT_ERR_API); }
-graft_result graft_instance_new(graft_store *s, const graft_module *m, graft_instance **out) { (void)s; (void)m; (void)out; NI(GRAFT_ERR_API); }
-const graft_module *graft_instance_module(const graft_instance *inst) { return inst->module; }
-graft_result graft_instance_export(graft_instance *inst, const char *name, size_t name_len, graft_extern *out) { (void)inst; (void)name; (void)name_len; (void)out; NI(GRAFT_ERR_API); }
-graft_func *graft_instance_func(graft_instance *inst, const char *name) { (void)inst; (void)name; return NULL; }
-graft_memory *graft_instance_memory(graft_instance *inst) { (void)inst; return NULL; }
-graft_result graft_call(graft_func *f, const graft_val *args, size_t nargs, graft_val *results, size_t nresults) { (void)f; (void)args; (void)nargs; (void)results; (void)nresults; NI(GRAFT_ERR_API); }
-void graft_func_type(const graft_func *f, graft_functype *out) { (void)f; (void)out; }
-uint8_t *graft_memory_data(graft_memory *mem) { return mem->data; }
-uint64_t graft_memory_size(const graft_memory *mem) { return mem->size; }
-graft_result graft_memory_grow(graft_memory *mem, uint32_t delta, uint32_t *out_old_pages) { (void)mem; (void)delta; (void)out_old_pages; NI(GRAFT_ERR_API); }
-void graft_global_get(const graft_global *g, graft_val *out) { (void)g; (void)out; }
-graft_result graft_global_set(graft_global *g, graft_val v) { (void)g; (void)v; NI(GRAFT_ERR_API); }
-uint32_t graft_table_size(const graft_table *t) { return t->size; }
-graft_result graft_table_get(const graft_table *t, uint32_t i, graft_val *out) { (void)t; (void)i; (void)out; NI(GRAFT_ERR_API); }
-int64_t graft__memory_grow(graft_memory *m, uint32_t delta) { (void)m; (void)delta; return -1; }
-int64_t graft__table_grow(graft_table *t, uint32_t delta, void *init) { (void)t; (void)delta; (void)init; return -1; }
-graft_result graft__trap(graft_store *s, graft_error_code code, uint32_t first_frame) { (void)first_frame; return graft__error(&s->err, code, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, NULL); }
-void graft__store_adopt(graft_store *s, gr_object *o, gr_object_type type) { (void)s; (void)o; (void)type; }
-graft_result graft__store_stack(graft_store *s) { (void)s; NI(GRAFT_ERR_API); }
+
+#include <string.h>
+
+/* Defaults for graft_store_limits fields left at zero (documented in graft.h). */
+#define GR_DEFAULT_CALL_DEPTH 10000u
+#define GR_DEFAULT_STACK_SLOTS (1u << 20)     /* 8 MiB of 8-byte cells */
+#define GR_DEFAULT_MEMORY_PAGES 65536u        /* 4 GiB, the 32-bit maximum */
+#define GR_DEFAULT_TABLE_ELEMS 10000000u
+
+graft_result graft_store_new(graft_env *env, const graft_store_limits *limits, graft_store **out)
+{
+    if (!out) return GRAFT_ERR_API;
+    *out = NULL;
+    if (!env) return GRAFT_ERR_API;
+    graft_store *s = graft__calloc(env, 1, sizeof *s);
+    if (!s)
+        return graft__error(&env->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "store");
+    s->env = env;
+    if (limits) s->limits = *limits;
+    if (!s->limits.max_call_depth) s->limits.max_call_depth = GR_DEFAULT_CALL_DEPTH;
+    if (!s->limits.max_stack_slots) s->limits.max_stack_slots = GR_DEFAULT_STACK_SLOTS;
+    if (!s->limits.max_memory_pages) s->limits.max_memory_pages = GR_DEFAULT_MEMORY_PAGES;
+    if (s->limits.max_memory_pages > GR_DEFAULT_MEMORY_PAGES)
+        s->limits.max_memory_pages = GR_DEFAULT_MEMORY_PAGES;
+    if (!s->limits.max_table_elems) s->limits.max_table_elems = GR_DEFAULT_TABLE_ELEMS;
+    graft__error_clear(&s->err);
+#if !defined(__STDC_NO_ATOMICS__)
+    atomic_init(&s->interrupt, 0);
+#endif
+    *out = s;
+    return GRAFT_OK;
+}
+
+/* Free one object and whatever it owns. Linear memory goes back to the
+ * port, and its committed bytes back to the budget. */
+static void free_object(graft_store *s, gr_object *o)
+{
+    graft_env *env = s->env;
+    switch ((gr_object_type)o->type) {
+    case GR_OBJ_FUNC: {
+        graft_func *f = (graft_func *)o;
+        if (f->host) {
+            /* objects.c: n graft_valtype cells then n bytes, in one block */
+            size_t n = (size_t)f->host_type.nparams + f->host_type.nresults;
+            graft__free(env, (void *)f->valtypes, n * (sizeof(graft_valtype) + 1));
+        }
+        graft__free(env, f, sizeof *f);
+        break;
+    }
+    case GR_OBJ_TABLE: {
+        graft_table *t = (graft_table *)o;
+        graft__free(env, t->elems, (size_t)t->alloc * sizeof(void *));
+        graft__free(env, t, sizeof *t);
+        break;
+    }
+    case GR_OBJ_MEMORY: {
+        graft_memory *m = (graft_memory *)o;
+        if (m->data) {
+            graft_port_mem_release(env, m->data, m->reserved, m->size);
+            graft__uncharge(env, (size_t)m->size);
+        }
+        graft__free(env, m, sizeof *m);
+        break;
+    }
+    case GR_OBJ_GLOBAL:
+        graft__free(env, o, sizeof(graft_global));
+        break;
+    case GR_OBJ_INSTANCE: {
+        graft_instance *inst = (graft_instance *)o;
+        const graft_module *m = inst->module;
+        if (inst->elem_refs) {
+            for (uint32_t i = 0; i < m->nelems; i++)
+                graft__free(env, inst->elem_refs[i], (size_t)m->elems[i].count * sizeof(void *));
+        }
+        graft__free(env, inst->funcs, (size_t)m->nfuncs * sizeof *inst->funcs);
+        graft__free(env, inst->tables, (size_t)m->ntables * sizeof *inst->tables);
+        graft__free(env, inst->memories, (size_t)m->nmemories * sizeof *inst->memories);
+        graft__free(env, inst->globals, (size_t)m->nglobals * sizeof *inst->globals);
+        graft__free(env, inst->elem_refs, (size_t)m->nelems * sizeof *inst->elem_refs);
+        graft__free(env, inst->elem_sizes, (size_t)m->nelems * sizeof *inst->elem_sizes);
+        graft__free(env, inst->data_sizes, (size_t)m->ndatas * sizeof *inst->data_sizes);
+        size_t nvaltypes = 0;
+        for (uint32_t i = 0; i < m->ntypes; i++)
+            nvaltypes += (size_t)m->types[i].nparams + m->types[i].nresults;
+        graft__free(env, inst->valtypes, nvaltypes * sizeof *inst->valtypes);
+        graft__free(env, inst, sizeof *inst);
+        break;
+    }
+    }
+}
+
+static void free_binding(graft_env *env, gr_binding *b)
+{
+    graft__free(env, (void *)b->module.ptr, (size_t)b->module.len + 1);
+    graft__free(env, (void *)b->name.ptr, (size_t)b->name.len + 1);
+    graft__free(env, b, sizeof *b);
+}
+
+void graft_store_free(graft_store *s)
+{
+    if (!s) return;
+    graft_env *env = s->env;
+    for (gr_object *o = s->objects; o;) {
+        gr_object *next = o->next;
+        free_object(s, o);
+        o = next;
+    }
+    for (gr_binding *b = s->bindings; b;) {
+        gr_binding *next = b->next;
+        free_binding(env, b);
+        b = next;
+    }
+    graft__free(env, s->stack, (size_t)s->limits.max_stack_slots * sizeof(gr_slot));
+    graft__free(env, s->frames, (size_t)s->limits.max_call_depth * sizeof(gr_frame));
+    graft__free(env, s, sizeof *s);
+}
+
+const graft_error *graft_store_error(const graft_store *s)
+{
+    return &s->err.pub;
+}
+
+graft_env *graft_store_env(const graft_store *s)
+{
+    return s->env;
+}
+
+void graft_store_interrupt(graft_store *s)
+{
+#if !defined(__STDC_NO_ATOMICS__)
+    atomic_store(&s->interrupt, 1);
+#else
+    s->interrupt = 1;
+#endif
+}
+
+void graft__store_adopt(graft_store *s, gr_object *o, gr_object_type type)
+{
+    o->type = (uint8_t)type;
+    o->next = s->objects;
+    s->objects = o;
+}
+
+graft_result graft__store_stack(graft_store *s)
+{
+    if (s->stack) return GRAFT_OK;
+    size_t nslots = s->limits.max_stack_slots, nframes = s->limits.max_call_depth;
+    if (nslots > (size_t)-1 / sizeof(gr_slot) || nframes > (size_t)-1 / sizeof(gr_frame))
+        return graft__error(&s->err, GRAFT_E_LIMIT_EXCEEDED, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "execution stack larger than the address space");
+    gr_slot *stack = graft__alloc(s->env, nslots * sizeof(gr_slot));
+    if (!stack) goto fail;
+    gr_frame *frames = graft__alloc(s->env, nframes * sizeof(gr_frame));
+    if (!frames) goto free_stack;
+    s->stack = s->stack_top = stack;
+    s->frames = frames;
+    s->nframes = 0;
+    return GRAFT_OK;
+
+free_stack:
+    graft__free(s->env, stack, nslots * sizeof(gr_slot));
+fail:
+    return graft__error(&s->err,
+                        s->env->budget ? GRAFT_E_BUDGET_EXHAUSTED : GRAFT_E_OUT_OF_MEMORY,
+                        GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                        "execution stack of %zu slots and %zu frames", nslots, nframes);
+}
+
+/* ---- The registry ------------------------------------------------------ */
+
+/* The store an extern's object belongs to, or NULL when the object is. */
+static graft_store *extern_store(graft_extern ext)
+{
+    switch (ext.kind) {
+    case GRAFT_EXTERN_FUNC: return ext.of.func ? ext.of.func->store : NULL;
+    case GRAFT_EXTERN_TABLE: return ext.of.table ? ext.of.table->store : NULL;
+    case GRAFT_EXTERN_MEMORY: return ext.of.memory ? ext.of.memory->store : NULL;
+    case GRAFT_EXTERN_GLOBAL: return ext.of.global ? ext.of.global->store : NULL;
+    }
+    return NULL;
+}
+
+/* An owned, NUL-terminated copy of a name that may itself contain NUL. */
+static int copy_name(graft_env *env, gr_name *out, const char *p, size_t len)
+{
+    if (len >= UINT32_MAX) return 0;
+    char *copy = graft__alloc(env, len + 1);
+    if (!copy) return 0;
+    if (len) memcpy(copy, p, len);
+    copy[len] = 0;
+    out->ptr = copy;
+    out->len = (uint32_t)len;
+    return 1;
+}
+
+graft_result graft_store_define(graft_store *s, const char *module, size_t module_len,
+                                const char *name, size_t name_len, graft_extern ext)
+{
+    graft__error_clear(&s->err);
+    if ((module_len && !module) || (name_len && !name))
+        return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "NULL name with a nonzero length");
+    if ((unsigned)ext.kind > GRAFT_EXTERN_GLOBAL)
+        return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "extern kind %u", (unsigned)ext.kind);
+    graft_store *owner = extern_store(ext);
+    if (!owner)
+        return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "NULL object");
+    if (owner != s)
+        return graft__error(&s->err, GRAFT_E_WRONG_STORE, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, NULL);
+
+    for (gr_binding *b = s->bindings; b; b = b->next) {
+        if (graft__name_eq(b->module.ptr, b->module.len, module, module_len) &&
+            graft__name_eq(b->name.ptr, b->name.len, name, name_len)) {
+            b->ext = ext;
+            return GRAFT_OK;
+        }
+    }
+    gr_binding *b = graft__calloc(s->env, 1, sizeof *b);
+    if (!b) goto fail;
+    if (!copy_name(s->env, &b->module, module, module_len)) goto free_binding;
+    if (!copy_name(s->env, &b->name, name, name_len)) goto free_module;
+    b->ext = ext;
+    b->next = s->bindings;
+    s->bindings = b;
+    return GRAFT_OK;
+
+free_module:
+    graft__free(s->env, (void *)b->module.ptr, module_len + 1);
+free_binding:
+    graft__free(s->env, b, sizeof *b);
+fail:
+    return graft__error(&s->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                        "registry binding");
+}
+
+graft_result graft_store_define_instance(graft_store *s, const char *module, size_t module_len,
+                                         graft_instance *inst)
+{
+    graft__error_clear(&s->err);
+    if (!inst)
+        return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "NULL instance");
+    if (inst->store != s)
+        return graft__error(&s->err, GRAFT_E_WRONG_STORE, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, NULL);
+    const graft_module *m = inst->module;
+    for (uint32_t i = 0; i < m->nexports; i++) {
+        const gr_export *e = &m->exports[i];
+        graft_extern ext = {.kind = (graft_extern_kind)e->kind};
+        switch (ext.kind) {
+        case GRAFT_EXTERN_FUNC: ext.of.func = inst->funcs[e->index]; break;
+        case GRAFT_EXTERN_TABLE: ext.of.table = inst->tables[e->index]; break;
+        case GRAFT_EXTERN_MEMORY: ext.of.memory = inst->memories[e->index]; break;
+        case GRAFT_EXTERN_GLOBAL: ext.of.global = inst->globals[e->index]; break;
+        }
+        graft_result r = graft_store_define(s, module, module_len, e->name.ptr, e->name.len, ext);
+        if (r != GRAFT_OK) return r;
+    }
+    return GRAFT_OK;
+}
+
+graft_result graft_store_define_func(graft_store *s, const char *module, const char *name,
+                                     const graft_functype *type, graft_host_fn fn, void *user)
+{
+    graft__error_clear(&s->err);
+    if (!module || !name)
+        return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "NULL name");
+    graft_func *f;
+    graft_result r = graft_func_new_host(s, type, fn, user, &f);
+    if (r != GRAFT_OK) return r;
+    graft_extern ext = {.kind = GRAFT_EXTERN_FUNC, .of.func = f};
+    return graft_store_define(s, module, strlen(module), name, strlen(name), ext);
+}
