@@ -38,11 +38,21 @@ static graft_store *new_store(graft_env *env, const graft_store_limits *lim)
     return s;
 }
 
+/* Modules loaded by a test; freed after its store, as graft.h requires. */
+static graft_module *kept[16];
+static int nkept;
+
+static void keep(graft_module *m)
+{
+    if (nkept < 16) kept[nkept++] = m;
+}
+
 /* The env's in_use must come back to what it was: nothing leaked through
  * the budget (LeakSanitizer checks the allocator itself). */
 static void free_all(graft_store *s, graft_env *env, size_t baseline)
 {
     graft_store_free(s);
+    while (nkept) graft_module_free(kept[--nkept]);
     graft_alloc_stats st;
     graft_env_stats(env, &st);
     CHECK_EQ_INT(st.in_use, baseline);
@@ -509,7 +519,7 @@ static void test_import_matching(void)
     CHECK_EQ_INT(graft_store_define(s, "env", 3, "mem", 3, ext), GRAFT_OK);
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
     CHECK(inst && graft_instance_memory(inst) == mem);
-    graft_module_free(m);
+    keep(m);
 
     /* Import min above the current size: incompatible until it grows. */
     import_memory_module(&w, 2, 0, 0);
@@ -518,17 +528,17 @@ static void test_import_matching(void)
     CHECK_PREFIX(graft_store_error(s)->message, "incompatible import type");
     CHECK_EQ_INT(graft__memory_grow(mem, 1), 1);
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
-    graft_module_free(m);
+    keep(m);
 
     /* Import max 1 below the provided max 2; import max 3 is fine. */
     import_memory_module(&w, 0, 1, 1);
     if (!load(env, &w, &m)) goto done;
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_ERR_LINK);
-    graft_module_free(m);
+    keep(m);
     import_memory_module(&w, 0, 1, 3);
     if (!load(env, &w, &m)) goto done;
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
-    graft_module_free(m);
+    keep(m);
 
     /* The wrong kind. */
     graft_global *g;
@@ -539,7 +549,7 @@ static void test_import_matching(void)
     if (!load(env, &w, &m)) goto done;
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_ERR_LINK);
     CHECK_EQ_INT(graft_store_error(s)->code, GRAFT_E_INCOMPATIBLE_IMPORT);
-    graft_module_free(m);
+    keep(m);
 done:
     free_all(s, env, base);
 }
@@ -585,39 +595,36 @@ static void test_segments_persist(void)
     uint8_t *d = graft_memory_data(mem);
     CHECK(d[0] == 'h' && d[1] == 'i');  /* the first segment's write stays */
     CHECK(d[65535] == 0);               /* the failing one writes nothing */
-    graft_module_free(m);
+    keep(m);
 
     data_module(&w, 65534);
     if (!load(env, &w, &m)) goto done;
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
     CHECK(d[65534] == 'x' && d[65535] == 'y');
     CHECK_EQ_INT(inst->data_sizes[0], 0); /* dropped */
-    graft_module_free(m);
+    keep(m);
 done:
     free_all(s, env, base);
 }
 
 /* (global (export "g\0x") i32 (i32.const -7)) (memory (export "m") 0 1)
  * (table (export "t") 3 funcref) (elem (i32.const 1) funcref (ref.null func)) */
-static void test_own_objects_and_exports(void)
+static void own_objects_module(wbuf *mod)
 {
-    graft_env *env = new_env(0);
-    size_t base = in_use(env);
-    graft_store *s = new_store(env, NULL);
-    wbuf w, sec;
-    header(&w);
+    wbuf sec, *w = mod;
+    header(w);
     sec.n = 0; /* table */
     putu(&sec, 1);
     put1(&sec, 0x70);
     put1(&sec, 0);
     putu(&sec, 3);
-    section(&w, 4, &sec);
+    section(w, 4, &sec);
     sec.n = 0; /* memory */
     putu(&sec, 1);
     put1(&sec, 1);
     putu(&sec, 0);
     putu(&sec, 1);
-    section(&w, 5, &sec);
+    section(w, 5, &sec);
     sec.n = 0; /* global */
     putu(&sec, 1);
     put1(&sec, 0x7F);
@@ -625,7 +632,7 @@ static void test_own_objects_and_exports(void)
     put1(&sec, 0x41);
     puts32(&sec, -7);
     put1(&sec, 0x0B);
-    section(&w, 6, &sec);
+    section(w, 6, &sec);
     sec.n = 0; /* exports */
     putu(&sec, 3);
     putname(&sec, "g\0x", 3);
@@ -637,7 +644,7 @@ static void test_own_objects_and_exports(void)
     putname(&sec, "t", 1);
     put1(&sec, 1);
     putu(&sec, 0);
-    section(&w, 7, &sec);
+    section(w, 7, &sec);
     sec.n = 0; /* elem: flags 4, offset, vec(expr) */
     putu(&sec, 1);
     put1(&sec, 4);
@@ -651,8 +658,16 @@ static void test_own_objects_and_exports(void)
     put1(&sec, 0xD0);
     put1(&sec, 0x70);
     put1(&sec, 0x0B);
-    section(&w, 9, &sec);
+    section(w, 9, &sec);
+}
 
+static void test_own_objects_and_exports(void)
+{
+    graft_env *env = new_env(0);
+    size_t base = in_use(env);
+    graft_store *s = new_store(env, NULL);
+    wbuf w;
+    own_objects_module(&w);
     graft_module *m = NULL;
     graft_instance *inst = NULL;
     if (!load(env, &w, &m)) goto done;
@@ -679,9 +694,36 @@ static void test_own_objects_and_exports(void)
     for (gr_binding *b = s->bindings; b; b = b->next) n += b->module.len == 1;
     CHECK_EQ_INT(n, 3);
 free_module:
-    graft_module_free(m);
+    keep(m);
 done:
     free_all(s, env, base);
+}
+
+/* Fail the k-th allocation inside graft_instance_new: a clean
+ * GRAFT_ERR_RESOURCE every time, nothing leaked, and the store usable. */
+static void test_instantiate_faults(void)
+{
+    wbuf w;
+    own_objects_module(&w);
+    for (uint64_t k = 1; k <= 40; k++) {
+        graft_env *env = new_env(0);
+        size_t base = in_use(env);
+        graft_store *s = new_store(env, NULL);
+        graft_module *m = NULL;
+        graft_instance *inst = NULL;
+        if (!load(env, &w, &m)) {
+            free_all(s, env, base);
+            return;
+        }
+        keep(m);
+        graft_env_fail_alloc_after(env, k);
+        graft_result r = graft_instance_new(s, m, &inst);
+        graft_env_fail_alloc_after(env, 0);
+        CHECK(r == GRAFT_OK || r == GRAFT_ERR_RESOURCE);
+        CHECK((r == GRAFT_OK) == (inst != NULL));
+        if (r != GRAFT_OK) CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
+        free_all(s, env, base);
+    }
 }
 
 /* A module declaring a 65536-page memory in a small budget fails cleanly. */
@@ -702,7 +744,7 @@ static void test_hostile_sizes(void)
     if (!load(env, &w, &m)) goto done;
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_ERR_RESOURCE);
     CHECK_PREFIX(graft_store_error(s)->message, "allocation budget exhausted: memory of 65536 pages");
-    graft_module_free(m);
+    keep(m);
 
     header(&w); /* table 10,000,001 elements: over the store's limit */
     sec.n = 0;
@@ -714,7 +756,7 @@ static void test_hostile_sizes(void)
     if (!load(env, &w, &m)) goto done;
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_ERR_RESOURCE);
     CHECK_PREFIX(graft_store_error(s)->message, "limit exceeded: table of 10000001 elements");
-    graft_module_free(m);
+    keep(m);
 done:
     free_all(s, env, base);
 }
@@ -770,6 +812,7 @@ int main(void)
     test_import_matching();
     test_segments_persist();
     test_own_objects_and_exports();
+    test_instantiate_faults();
     test_hostile_sizes();
 
     test_call_host();
