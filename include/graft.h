@@ -255,8 +255,11 @@ GRAFT_API void graft_module_code_size(const graft_module *m, size_t *out_interna
 /* Per-store limits. Zero in any field means the documented default. */
 typedef struct graft_store_limits {
     uint32_t max_call_depth;    /* frames; default 10000 */
-    uint32_t max_stack_slots;   /* 8-byte value-stack cells; default 1 Mi (8 MiB) */
-    uint32_t max_memory_pages;  /* cap on any memory's size; default 65536 */
+    uint32_t max_stack_slots;   /* 8-byte value-stack cells; default 1 Mi (8 MiB),
+                                   allocated with the frame stack on the
+                                   store's first call and charged to the budget */
+    uint32_t max_memory_pages;  /* cap on any memory's size; default and
+                                   upper bound 65536 (4 GiB) */
     uint32_t max_table_elems;   /* cap on any table's size; default 10 000 000 */
 } graft_store_limits;
 
