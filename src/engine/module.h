@@ -149,6 +149,8 @@ struct graft_module {
 
     uint32_t ntypes;
     gr_functype *types;
+    graft_functype *pub_types;   /* ntypes copies with graft_valtype arrays, for
+                                    graft_module_import/export (module.c) */
 
     uint32_t nimports;
     gr_import *imports;          /* in section order */
