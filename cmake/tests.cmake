@@ -23,6 +23,13 @@ function(graft_c_tests dir label)
 endfunction()
 
 graft_c_tests(unit unit)
+
+# The spec runner's JSON parser and value handling, tested on their own.
+if(TARGET unit_spectest_json)
+  target_sources(unit_spectest_json PRIVATE ${CMAKE_SOURCE_DIR}/tools/spectest/json.c
+                 ${CMAKE_SOURCE_DIR}/tools/spectest/values.c)
+  target_include_directories(unit_spectest_json PRIVATE ${CMAKE_SOURCE_DIR}/tools/spectest)
+endif()
 graft_c_tests(fault fault)
 
 # One spec test per core/ file of the suite.
