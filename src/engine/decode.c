@@ -57,6 +57,19 @@ void *graft__dec_array(gr_dec *d, uint64_t count, size_t size, uint64_t offset)
 graft_result graft__dec_count(gr_dec *d, gr_reader *r, uint32_t *out, const char *what)
 {
     uint64_t at = gr_offset(r);
+    size_t before = gr_remaining(r);
+    graft_result rc = gr_read_u32(r, out, d->err, what);
+    if (rc != GRAFT_OK) return rc;
+    if (*out > before)
+        return graft__error(d->err, GRAFT_E_LENGTH_BOUNDS, at, GRAFT_NO_INDEX,
+                            "%s %u at offset 0x%llx exceeds the %zu bytes left", what, *out,
+                            (unsigned long long)at, before);
+    return GRAFT_OK;
+}
+
+graft_result graft__dec_length(gr_dec *d, gr_reader *r, uint32_t *out, const char *what)
+{
+    uint64_t at = gr_offset(r);
     graft_result rc = gr_read_u32(r, out, d->err, what);
     if (rc != GRAFT_OK) return rc;
     if (*out > gr_remaining(r))
@@ -102,7 +115,7 @@ graft_result graft__dec_name(gr_dec *d, gr_reader *r, gr_name *out, const char *
 {
     uint32_t n;
     const uint8_t *bytes;
-    graft_result rc = graft__dec_count(d, r, &n, what);
+    graft_result rc = graft__dec_length(d, r, &n, what);
     if (rc != GRAFT_OK) return rc;
     uint64_t at = gr_offset(r);
     rc = gr_read_bytes(r, n, &bytes, d->err, what);
@@ -148,20 +161,17 @@ graft_result graft__dec_reftype(gr_dec *d, gr_reader *r, gr_valtype *out)
     return GRAFT_OK;
 }
 
-/* Limits [spec 5.3.7]: flag 0 (min) or 1 (min, max). */
+/* Limits [spec 5.3.7]: flag 0 (min) or 1 (min, max). The reference
+ * decoder reads the flag as a 1-bit LEB128, so 0x02 is "integer too large"
+ * and 0x81 "integer representation too long"; so do we. */
 static graft_result dec_limits(gr_dec *d, gr_reader *r, gr_limits *out)
 {
-    uint64_t at = gr_offset(r);
-    uint8_t flag;
-    graft_result rc = gr_read_u8(r, &flag, d->err, "limits flags");
+    uint64_t flag;
+    graft_result rc = gr_read_leb(r, 1, 0, &flag, d->err, "limits flags (0 or 1)");
     if (rc != GRAFT_OK) return rc;
-    if (flag > 1)
-        return graft__error(d->err, GRAFT_E_BAD_LIMITS, at, GRAFT_NO_INDEX,
-                            "limits flags 0x%x at offset 0x%llx (0 or 1 expected)", flag,
-                            (unsigned long long)at);
     rc = gr_read_u32(r, &out->min, d->err, "a limits minimum");
     if (rc != GRAFT_OK) return rc;
-    out->has_max = flag;
+    out->has_max = (uint8_t)flag;
     out->max = 0;
     if (flag) rc = gr_read_u32(r, &out->max, d->err, "a limits maximum");
     return rc;
@@ -464,11 +474,11 @@ static graft_result sec_code(gr_dec *d, gr_reader *r, uint32_t section_size)
     for (uint32_t i = 0; i < n; i++) {
         gr_func_def *f = &m->func_defs[i];
         uint32_t size;
-        rc = graft__dec_count(d, r, &size, "a function body's size");
+        rc = graft__dec_length(d, r, &size, "a function body's size");
         if (rc != GRAFT_OK) return rc;
         f->body_offset = gr_offset(r);
         f->body_size = size;
-        r->p += size; /* checked by graft__dec_count */
+        r->p += size; /* checked by graft__dec_length */
     }
     d->has_code = 1;
     m->code_section_size = section_size;
@@ -496,7 +506,7 @@ static void name_section(gr_dec *d, gr_reader r)
         uint8_t id;
         uint32_t size;
         if (gr_read_u8(&r, &id, &scratch, "a name subsection id") != GRAFT_OK) return;
-        if (graft__dec_count(&nd, &r, &size, "a name subsection size") != GRAFT_OK) return;
+        if (graft__dec_length(&nd, &r, &size, "a name subsection size") != GRAFT_OK) return;
         gr_reader sub = r;
         sub.end = r.p + size;
         r.p += size;
@@ -522,22 +532,27 @@ static graft_result sec_custom(gr_dec *d, gr_reader *r)
 {
     graft_module *m = d->m;
     gr_name name;
-    graft_result rc = graft__dec_name(d, r, &name, "a custom section's name");
+    /* The name must lie inside the section: custom contents are not
+     * decoded, so reading on into the next section would go unnoticed. */
+    gr_reader own = *r;
+    own.end = d->section_end;
+    graft_result rc = graft__dec_name(d, &own, &name, "a custom section's name");
     if (rc != GRAFT_OK) return rc;
+    r->p = own.p;
     /* Grow the list by one; custom sections are few, so a copy is fine. */
     gr_custom *list = graft__dec_array(d, (uint64_t)m->ncustoms + 1, sizeof *list, gr_offset(r));
     if (!list) return d->err->pub.result;
     if (m->ncustoms) memcpy(list, m->customs, m->ncustoms * sizeof *list);
     list[m->ncustoms].name = name;
     list[m->ncustoms].offset = gr_offset(r);
-    list[m->ncustoms].size = (uint32_t)gr_remaining(r);
+    list[m->ncustoms].size = (uint32_t)(d->section_end - r->p);
     m->customs = list;
     m->ncustoms++;
     if (name.len == 4 && memcmp(name.ptr, "name", 4) == 0 && !d->seen_names) {
         d->seen_names = 1;
-        name_section(d, *r);
+        name_section(d, own);
     }
-    r->p = r->end;
+    r->p = d->section_end;
     return GRAFT_OK;
 }
 
@@ -562,9 +577,11 @@ static graft_result section_body(gr_dec *d, uint8_t id, gr_reader *r, uint32_t s
     }
 }
 
-/* One section: id, size, contents. Contents are read through a reader
- * whose window is the section, so running off its end is "unexpected end
- * of section or function" and stopping short is "section size mismatch". */
+/* One section: id, size, contents. As in the reference decoder, contents
+ * are read from the rest of the module (every read stays bounds-checked),
+ * and the section must then end exactly at its declared size: "section
+ * size mismatch" when it stops short or runs over, "unexpected end of
+ * section or function" when the module ends inside it. */
 static graft_result section(gr_dec *d, gr_reader *top, unsigned *last_rank)
 {
     uint64_t at = gr_offset(top);
@@ -575,7 +592,7 @@ static graft_result section(gr_dec *d, gr_reader *top, unsigned *last_rank)
     if (id >= SEC_COUNT_)
         return graft__error(d->err, GRAFT_E_SECTION_ID, at, GRAFT_NO_INDEX,
                             "%u at offset 0x%llx", id, (unsigned long long)at);
-    rc = graft__dec_count(d, top, &size, "a section size");
+    rc = graft__dec_length(d, top, &size, "a section size");
     if (rc != GRAFT_OK) return rc;
     if (id != SEC_CUSTOM) {
         unsigned rank = section_rank(id);
@@ -586,10 +603,10 @@ static graft_result section(gr_dec *d, gr_reader *top, unsigned *last_rank)
         *last_rank = rank;
     }
     gr_reader r = *top;
-    r.end = top->p + size;
-    top->p = r.end;
+    d->section_end = top->p + size;
+    top->p = d->section_end;
     rc = section_body(d, id, &r, size);
-    if (rc == GRAFT_OK && !gr_at_end(&r))
+    if (rc == GRAFT_OK && r.p != d->section_end)
         return graft__error(d->err, GRAFT_E_SECTION_SIZE, gr_offset(&r), GRAFT_NO_INDEX,
                             "section %u at offset 0x%llx declares %u bytes, its contents end "
                             "at offset 0x%llx", id, (unsigned long long)at, size,
@@ -644,11 +661,8 @@ graft_result graft__decode(graft_module *m, const uint8_t *bytes, size_t len, gr
     gr_reader top = gr_reader_at(bytes, 0, len);
     const uint8_t *p;
 
-    if (len < 4 || memcmp(bytes, magic, 4) != 0) {
-        size_t same = 0;
-        while (same < len && same < 4 && bytes[same] == magic[same]) same++;
-        if (same == len) /* a truncated magic number */
-            return gr_eof(&top, err, "the magic number");
+    if (len < 4) return gr_eof(&top, err, "the magic number");
+    if (memcmp(bytes, magic, 4) != 0) {
         return graft__error(err, GRAFT_E_MAGIC, 0, GRAFT_NO_INDEX,
                             "\\0asm expected at offset 0");
     }

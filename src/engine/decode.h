@@ -13,6 +13,10 @@
 typedef struct gr_dec {
     graft_module *m;        /* the module being filled */
     gr_errbuf *err;         /* where errors go */
+    const uint8_t *section_end; /* end of the current section; its reader may
+                                   read past it to the module's end, as the
+                                   reference decoder does, and the section
+                                   size is checked afterwards */
     uint32_t nfunc_decls;   /* entries of the function section */
     uint8_t has_code;       /* a code section was seen */
     uint8_t seen_names;     /* the (first) name section was handled */
@@ -22,9 +26,15 @@ typedef struct gr_dec {
  * so that empty arrays are non-NULL. NULL with an error on d->err. */
 void *graft__dec_array(gr_dec *d, uint64_t count, size_t size, uint64_t offset);
 
-/* A u32 count or length, checked against the bytes left in r's window
- * (every entry takes at least one byte): "length out of bounds". */
+/* A u32 vector count, checked against the bytes left in r's window (every
+ * entry takes at least one byte), so nothing huge is ever allocated: "length
+ * out of bounds". Like the reference decoder, the bytes left are counted
+ * from the count's own first byte. */
 graft_result graft__dec_count(gr_dec *d, gr_reader *r, uint32_t *out, const char *what);
+
+/* A u32 byte length (names, sections, bodies), which must fit in the bytes
+ * left after it: "length out of bounds". */
+graft_result graft__dec_length(gr_dec *d, gr_reader *r, uint32_t *out, const char *what);
 
 /* A name [spec 5.2.4]: length, UTF-8 bytes; copied into the arena. */
 graft_result graft__dec_name(gr_dec *d, gr_reader *r, gr_name *out, const char *what);

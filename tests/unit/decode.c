@@ -306,7 +306,7 @@ static void test_section_errors(void)
     CHECK_ERR(run(w.b, w.n, 0, NULL), GRAFT_ERR_MALFORMED, GRAFT_E_BAD_IMPORT_KIND);
     header(&w);
     SEC(&w, 5, 0x01, 0x02, 0x00);
-    CHECK_ERR(run(w.b, w.n, 0, NULL), GRAFT_ERR_MALFORMED, GRAFT_E_BAD_LIMITS);
+    CHECK_ERR(run(w.b, w.n, 0, NULL), GRAFT_ERR_MALFORMED, GRAFT_E_INT_TOO_LARGE);
     header(&w);
     SEC(&w, 6, 0x01, 0x7F, 0x02, 0x41, 0x00, 0x0B);
     CHECK_ERR(run(w.b, w.n, 0, NULL), GRAFT_ERR_MALFORMED, GRAFT_E_BAD_MUTABILITY);
@@ -532,8 +532,8 @@ static void test_load_and_inspect(void)
 
 typedef struct tally {
     int modules, modules_failed;
-    int malformed, malformed_caught, malformed_body;
-    int invalid, invalid_decode_failed, invalid_caught, invalid_wrong_class;
+    int malformed, malformed_caught, malformed_body, malformed_same_text;
+    int invalid, invalid_decode_failed, invalid_caught, invalid_wrong_class, invalid_same_text;
 } tally;
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -610,6 +610,9 @@ static void spec_command(const char *dir, const char *line, tally *t)
         t->malformed++;
         if (decoded == GRAFT_ERR_MALFORMED) {
             t->malformed_caught++;
+            if (strncmp(last()->message, text, strlen(text)) == 0) t->malformed_same_text++;
+            else if (getenv("DECODE_VERBOSE"))
+                printf("other text: %s: \"%s\" vs %s\n", path, text, last()->message);
         } else if (body_level_text(text)) {
             t->malformed_body++; /* compile.c's to catch */
             if (getenv("DECODE_VERBOSE")) printf("left to compile.c: %s (\"%s\")\n", path, text);
@@ -624,6 +627,9 @@ static void spec_command(const char *dir, const char *line, tally *t)
                     last()->message);
         } else if (validated == GRAFT_ERR_INVALID) {
             t->invalid_caught++;
+            if (strncmp(last()->message, text, strlen(text)) == 0) t->invalid_same_text++;
+            else if (getenv("DECODE_VERBOSE"))
+                printf("other text: %s: \"%s\" vs %s\n", path, text, last()->message);
         } else if (validated != GRAFT_OK) {
             t->invalid_wrong_class++;
             fprintf(stderr, "invalid %s: %s\n", path, last()->message);
@@ -670,15 +676,18 @@ static void test_spec_suite(void)
     closedir(d);
     printf("spec suite: %d files\n", files);
     printf("  module:           %d decode+validate, %d failed\n", t.modules, t.modules_failed);
-    printf("  assert_malformed: %d binary, %d rejected by decode, %d left to the compiler\n",
-           t.malformed, t.malformed_caught, t.malformed_body);
+    printf("  assert_malformed: %d binary, %d rejected by decode (%d with the spec's text), "
+           "%d left to the compiler\n",
+           t.malformed, t.malformed_caught, t.malformed_same_text, t.malformed_body);
     printf("  assert_invalid:   %d binary, %d decode failures, %d rejected by module validation"
-           " (%d wrong class), %d left to the compiler\n",
-           t.invalid, t.invalid_decode_failed, t.invalid_caught, t.invalid_wrong_class,
+           " (%d with the spec's text, %d wrong class), %d left to the compiler\n",
+           t.invalid, t.invalid_decode_failed, t.invalid_caught, t.invalid_same_text,
+           t.invalid_wrong_class,
            t.invalid - t.invalid_decode_failed - t.invalid_caught - t.invalid_wrong_class);
     CHECK_EQ_INT(t.modules_failed, 0);
     CHECK_EQ_INT(t.malformed_caught + t.malformed_body, t.malformed);
     CHECK(t.malformed_body <= 45);
+    CHECK_EQ_INT(t.malformed_same_text, t.malformed_caught);
     CHECK_EQ_INT(t.invalid_decode_failed, 0);
     CHECK_EQ_INT(t.invalid_wrong_class, 0);
 }
