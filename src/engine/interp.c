@@ -1,6 +1,858 @@
-/* interp.c - PLACEHOLDER owned by the interpreter helper; replaced wholesale. */
+/* interp.c - the interpreter: the one dispatch loop that runs the internal
+ * code compile.c emits (code.h is the contract; read it first).
+ *
+ * Internal code, one instruction (32-bit words):
+ *
+ *     +---------+---------+---------+-----+
+ *     | handler | operand | operand | ... |     i32_add:  h d a b
+ *     +---------+---------+---------+-----+     i32_load: h d a off
+ *       word 0    word 1    word 2              br_if:    h s T
+ *
+ *   handler  threaded build: byte distance from the base label (the
+ *            `unreachable` handler) to the handler's label, so dispatch is
+ *            one load, one add and an indirect jump; a zeroed word lands on
+ *            `unreachable`. Switch build: the gr_iop number (also 0 for
+ *            `unreachable`). The compiler takes it from
+ *            graft__interp_handlers()[iop].
+ *   operands slot indices (d a b s v), immediates, indices, counts and
+ *            branch offsets T (signed words from the branching instruction's
+ *            first word), in ops.def's order.
+ *
+ * Frames. Values live in 8-byte slots on the store's value stack; frame
+ * records live on the store's frame stack (never the C stack, so deep
+ * WebAssembly recursion cannot overflow the native stack):
+ *
+ *   s->stack                                                 stack_end
+ *   |  ...caller frame.................|                          |
+ *   |  locals | operand stack: a0 a1 ..|                          |
+ *              fp + a = callee fp ^
+ *                        | params | locals | operands |
+ *                        fp'[0..)  zeroed   frame_slots
+ *
+ *   s->frames[first]     the frame this invocation pushed for f
+ *   s->frames[k].pc      callers: where to continue after the call;
+ *                        the innermost on a trap: the trapping instruction
+ *
+ * A call needs no argument copying: the caller evaluated the arguments into
+ * consecutive slots from `a`, which become the callee's parameters, and the
+ * callee leaves its results at fp'[0..), where the caller expects them.
+ *
+ * Re-entry: a host function may call back into WebAssembly (graft_call),
+ * which calls graft__interp_run again with fp = s->stack_top. Before a host
+ * call s->stack_top is moved past the host's slots; after it, restored.
+ *
+ * Locals kept in registers: pc, fp, the current instance, memory 0's base
+ * and size. The memory cache is reloaded after memory.grow, after every call
+ * returns (the callee may have grown it), after host calls, and whenever the
+ * running instance changes. Only `loop_check` and calls test the interrupt
+ * flag. Handlers are small, do not call functions on the hot paths, and
+ * trap by jumping to one shared exit with a trap code. */
 #include "runtime.h"
-static const int32_t identity[GR_IOP_COUNT_];
-const int32_t *graft__interp_handlers(void) { return identity; }
+
+#include "numeric.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* ---- Byte order: linear memory is little-endian [spec 4.2.8] ----------- */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define LE16(x) __builtin_bswap16(x)
+#define LE32(x) __builtin_bswap32(x)
+#define LE64(x) __builtin_bswap64(x)
+#else
+#define LE16(x) (x)
+#define LE32(x) (x)
+#define LE64(x) (x)
+#endif
+
+static inline uint32_t ld8(const uint8_t *p) { return *p; }
+static inline uint32_t ld16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return LE16(v); }
+static inline uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return LE32(v); }
+static inline uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return LE64(v); }
+static inline void st8(uint8_t *p, uint64_t x) { *p = (uint8_t)x; }
+static inline void st16(uint8_t *p, uint64_t x) { uint16_t v = LE16((uint16_t)x); memcpy(p, &v, 2); }
+static inline void st32(uint8_t *p, uint64_t x) { uint32_t v = LE32((uint32_t)x); memcpy(p, &v, 4); }
+static inline void st64(uint8_t *p, uint64_t x) { uint64_t v = LE64(x); memcpy(p, &v, 8); }
+
+/* ---- The interrupt flag (any thread or signal handler may set it) ------- */
+
+#if !defined(__STDC_NO_ATOMICS__)
+#define INTERRUPT_PENDING(s) atomic_load_explicit(&(s)->interrupt, memory_order_relaxed)
+#define INTERRUPT_CLEAR(s) atomic_store_explicit(&(s)->interrupt, 0, memory_order_relaxed)
+#else
+#define INTERRUPT_PENDING(s) ((s)->interrupt)
+#define INTERRUPT_CLEAR(s) ((s)->interrupt = 0)
+#endif
+
+/* ---- Dispatch -----------------------------------------------------------
+ * OP(name) opens a handler; NEXT() dispatches the instruction at pc. The
+ * handler bodies below are written once and build either way. */
+
+#ifdef GRAFT_DISPATCH_SWITCH
+#define OP(name) case GR_IOP_##name:
+#define NEXT() goto dispatch
+#else
+#define OP(name) L_##name:
+#define NEXT() goto *(const void *)((const char *)&&L_unreachable + (int32_t)pc[0])
+#endif
+
+/* The switch build's handler words: the gr_iop numbers themselves. */
+#ifdef GRAFT_DISPATCH_SWITCH
+#define IDENT_NUM(n) GR_IOP_##n,
+#define IDENT_LOAD(n) GR_IOP_##n,
+#define IDENT_STORE(n) GR_IOP_##n,
+#define IDENT_SPECIAL(n)
+static const int32_t identity_handlers[GR_IOP_COUNT_] = {
+#define GR_IOP(name, operands) GR_IOP_##name,
+#include "ops.def"
+#undef GR_IOP
+#define GR_OP(name, code, imm, sig, cls, arg) IDENT_##cls(name)
+#include "ops.def"
+#undef GR_OP
+};
+#endif
+
+/* Operand word i of the current instruction, and the slot it names. */
+#define W(i) (pc[i])
+#define S(i) (fp[pc[i]])
+
+/* Handler families. x and y are the operands, read before d is written
+ * (d may name the same slot as an operand). */
+#define UNARY(name, T, in, out, expr)                                          \
+    OP(name) {                                                                 \
+        T x = S(2).in;                                                         \
+        S(1).out = (expr);                                                     \
+        pc += 3;                                                               \
+        NEXT();                                                                \
+    }
+#define BINARY(name, T, in, out, expr)                                         \
+    OP(name) {                                                                 \
+        T x = S(2).in, y = S(3).in;                                            \
+        S(1).out = (expr);                                                     \
+        pc += 4;                                                               \
+        NEXT();                                                                \
+    }
+/* Trapping float-to-int truncation [spec 4.3.3 trunc]: NaN is an invalid
+ * conversion, anything else whose truncation does not fit an overflow. */
+#define TRUNC(name, T, in, out, fits, conv)                                    \
+    OP(name) {                                                                 \
+        T x = S(2).in;                                                         \
+        if (!fits(x)) {                                                        \
+            tc = x != x ? GRAFT_E_TRAP_INVALID_CONV : GRAFT_E_TRAP_INT_OVERFLOW; \
+            goto trap;                                                         \
+        }                                                                      \
+        S(1).out = (conv)x;                                                    \
+        pc += 3;                                                               \
+        NEXT();                                                                \
+    }
+/* Loads "d a off" and stores "a v off": the effective address is the u32
+ * operand plus the u32 offset, computed in 64 bits so it cannot wrap. */
+#define LOAD(name, N, out, expr)                                               \
+    OP(name) {                                                                 \
+        uint64_t ea = (uint64_t)S(2).u32 + W(3);                               \
+        if (ea + N > ms) goto trap_mem;                                        \
+        const uint8_t *p = mb + ea;                                            \
+        S(1).out = (expr);                                                     \
+        pc += 4;                                                               \
+        NEXT();                                                                \
+    }
+#define STORE(name, N, in, put)                                                \
+    OP(name) {                                                                 \
+        uint64_t ea = (uint64_t)S(1).u32 + W(3);                               \
+        if (ea + N > ms) goto trap_mem;                                        \
+        put(mb + ea, S(2).in);                                                 \
+        pc += 4;                                                               \
+        NEXT();                                                                \
+    }
+
+#define RELOAD_MEM()                                                           \
+    do {                                                                       \
+        mb = mem ? mem->data : NULL;                                           \
+        ms = mem ? mem->size : 0;                                              \
+    } while (0)
+
+/* Memory 0 of an instance, or NULL (host callers have no instance). */
+static inline graft_memory *memory0(const graft_instance *inst)
+{
+    return inst && inst->module->nmemories ? inst->memories[0] : NULL;
+}
+
+/* Slots a host function's frame takes: params on entry, results on exit. */
+static inline uint32_t host_slots(const graft_func *f)
+{
+    const gr_functype *t = f->type;
+    return t->param_slots > t->result_slots ? t->param_slots : t->result_slots;
+}
+
+/* Call host function f with its slots at fp, from instance inst (NULL from
+ * the API). Pushes a frame record for it at s->nframes (the caller checked
+ * depth and stack room) so that re-entrant calls nest above it, moves the
+ * stack top past its slots for the same reason, and clears the store error
+ * so that the caller can tell whether the host set one (graft_caller_trap,
+ * graft_caller_exit, or an inner call's trap). */
+static graft_result call_host(graft_store *s, graft_func *f, gr_slot *fp, graft_instance *inst)
+{
+    gr_frame *fr = &s->frames[s->nframes++];
+    fr->func = f;
+    fr->pc = NULL;
+    fr->fp = fp;
+    gr_slot *saved_top = s->stack_top;
+    s->stack_top = fp + host_slots(f);
+    graft_caller caller = {s, inst};
+    graft__error_clear(&s->err);
+    graft_result r = f->host(&caller, (graft_slot *)fp, f->host_user);
+    s->stack_top = saved_top;
+    s->nframes--;
+    return r;
+}
+
+/* After a host function failed: does the trap still need reporting? Yes
+ * when the host set no error (a bare error result), and when it used
+ * graft_caller_trap (graft__trap keeps that message and adds where it
+ * happened and the backtrace). No for graft_caller_exit and for an error
+ * from a re-entrant call, which already carries its own report. */
+static int host_trap_unreported(const graft_store *s)
+{
+    return s->err.pub.result == GRAFT_OK || s->err.pub.code == GRAFT_E_TRAP_HOST;
+}
+
+/* Bounds of a bulk operation [spec 4.4.6/4.4.5]: start + n must not pass
+ * size. Checked in 64 bits before anything is written, so a trapping
+ * operation writes nothing; n == 0 at exactly the end is allowed. */
+static inline int range_ok(uint32_t start, uint32_t n, uint64_t size)
+{
+    return (uint64_t)start + n <= size;
+}
+
+/* The dispatch loop. With out_handlers non-NULL (threaded build only) it
+ * just returns the handler table: label addresses exist only inside this
+ * function, and this keeps the table a static const with no global state.
+ * Never inlined or cloned, so every label has one address. */
+#if defined(__clang__)
+__attribute__((noinline))
+#elif defined(__GNUC__)
+__attribute__((noinline, noclone))
+#endif
+static graft_result run(graft_store *s, graft_func *f, gr_slot *fp, const int32_t **out_handlers)
+{
+#ifndef GRAFT_DISPATCH_SWITCH
+#define HANDLER_NUM(n) [GR_IOP_##n] = (int32_t)(&&L_##n - &&L_unreachable),
+#define HANDLER_LOAD(n) HANDLER_NUM(n)
+#define HANDLER_STORE(n) HANDLER_NUM(n)
+#define HANDLER_SPECIAL(n)
+    static const int32_t handlers[GR_IOP_COUNT_] = {
+#define GR_IOP(name, operands) HANDLER_NUM(name)
+#include "ops.def"
+#undef GR_IOP
+#define GR_OP(name, code, imm, sig, cls, arg) HANDLER_##cls(name)
+#include "ops.def"
+#undef GR_OP
+    };
+    if (out_handlers) {
+        *out_handlers = handlers;
+        return GRAFT_OK;
+    }
+#endif
+    const uint32_t first = s->nframes;        /* this invocation's first frame */
+    gr_slot *const stack_end = s->stack + s->limits.max_stack_slots;
+    gr_frame *const frames_end = s->frames + s->limits.max_call_depth;
+    graft_error_code tc = GRAFT_E_NONE;       /* trap code, at `trap` */
+    graft_result r;
+
+    if (first >= s->limits.max_call_depth)
+        return graft__trap(s, GRAFT_E_TRAP_STACK_EXHAUSTED, first);
+    if (!f->code) {
+        /* A host function called straight from the API. */
+        if ((size_t)(stack_end - fp) < host_slots(f))
+            return graft__trap(s, GRAFT_E_TRAP_STACK_EXHAUSTED, first);
+        r = call_host(s, f, fp, NULL);
+        if (r != GRAFT_OK && host_trap_unreported(s))
+            r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
+        return r;
+    }
+
+    gr_frame *const fr_first = s->frames + first;
+    gr_frame *fr = fr_first;                  /* the innermost frame record */
+    const gr_code *code = f->code;
+    graft_instance *inst = f->inst;
+    graft_memory *mem = memory0(inst);
+    uint8_t *mb;                              /* memory 0's bytes */
+    uint64_t ms;                              /* memory 0's size in bytes */
+    const uint32_t *pc = code->words;
+    graft_func *callee;                       /* at call_enter */
+    gr_slot *nfp;                             /* at call_enter: the callee's fp */
+    const uint32_t *npc;                      /* at call_enter: the return pc */
+
+    fr->func = f;
+    fr->fp = fp;
+    fr->pc = NULL;
+    s->nframes = first + 1;
+    for (uint32_t i = code->nparam_slots; i < code->nlocal_slots; i++) fp[i].u64 = 0;
+    RELOAD_MEM();
+
+#ifdef GRAFT_DISPATCH_SWITCH
+dispatch:
+    switch ((gr_iop)pc[0]) {
+#else
+    NEXT();
+#endif
+
+    /* ---- Control [spec 4.4.8] ---- */
+    OP(unreachable) {
+        tc = GRAFT_E_TRAP_UNREACHABLE;
+        goto trap;
+    }
+    OP(loop_check) {
+        if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+        pc += 1;
+        NEXT();
+    }
+    OP(br) {
+        pc += (int32_t)W(1);
+        NEXT();
+    }
+    OP(br_if) {
+        pc += S(1).i32 ? (int32_t)W(2) : 3;
+        NEXT();
+    }
+    OP(br_unless) {
+        pc += S(1).i32 ? 3 : (int32_t)W(2);
+        NEXT();
+    }
+    OP(br_table) {
+        uint32_t i = S(1).u32, n = W(2);
+        pc += (int32_t)W(3 + (i < n ? i : n));
+        NEXT();
+    }
+    OP(copy) {
+        S(1) = S(2);
+        pc += 3;
+        NEXT();
+    }
+    OP(const32) {
+        S(1).u32 = W(2);
+        pc += 3;
+        NEXT();
+    }
+    OP(const64) {
+        S(1).u64 = (uint64_t)W(2) | (uint64_t)W(3) << 32;
+        pc += 4;
+        NEXT();
+    }
+    OP(ret0) {
+        goto ret;
+    }
+    OP(ret1) {
+        fp[0] = S(1);
+        goto ret;
+    }
+    OP(retn) {
+        /* Ascending, so an overlapping move down is safe (s >= 0). */
+        const gr_slot *src = fp + W(2);
+        for (uint32_t i = 0, n = W(1); i < n; i++) fp[i] = src[i];
+        goto ret;
+    }
+    OP(call) {
+        callee = inst->funcs[W(1)];
+        nfp = fp + W(2);
+        npc = pc + 3;
+        goto call_enter;
+    }
+    OP(call_indirect) {
+        /* [spec 4.4.8 call_indirect]: bounds, null, then the type. */
+        const graft_table *t = inst->tables[W(2)];
+        uint32_t i = S(3).u32;
+        if (i >= t->size) {
+            tc = GRAFT_E_TRAP_UNDEFINED_ELEM;
+            goto trap;
+        }
+        callee = t->elems[i];
+        if (!callee) {
+            tc = GRAFT_E_TRAP_UNINIT_ELEM;
+            goto trap;
+        }
+        const gr_functype *want = &inst->module->types[W(1)];
+        if (callee->type != want &&
+            (callee->type->hash != want->hash || !graft__functype_eq(callee->type, want))) {
+            tc = GRAFT_E_TRAP_INDIRECT_TYPE;
+            goto trap;
+        }
+        nfp = fp + W(4);
+        npc = pc + 5;
+        goto call_enter;
+    }
+
+    /* ---- Parametric and variable [spec 4.4.4, 4.4.5] ---- */
+    OP(select) {
+        S(1) = S(4).i32 ? S(2) : S(3);
+        pc += 5;
+        NEXT();
+    }
+    OP(global_get) {
+        S(1) = inst->globals[W(2)]->val;
+        pc += 3;
+        NEXT();
+    }
+    OP(global_set) {
+        inst->globals[W(1)]->val = S(2);
+        pc += 3;
+        NEXT();
+    }
+
+    /* ---- Reference [spec 4.4.2] ---- */
+    OP(ref_null) {
+        S(1).u64 = 0;
+        S(1).ref = NULL;
+        pc += 2;
+        NEXT();
+    }
+    OP(ref_is_null) {
+        S(1).u32 = S(2).ref == NULL;
+        pc += 3;
+        NEXT();
+    }
+    OP(ref_func) {
+        S(1).u64 = 0;
+        S(1).ref = inst->funcs[W(2)];
+        pc += 3;
+        NEXT();
+    }
+
+    /* ---- Table [spec 4.4.6] ---- */
+    OP(table_get) {
+        const graft_table *t = inst->tables[W(2)];
+        uint32_t i = S(3).u32;
+        if (i >= t->size) goto trap_table;
+        S(1).u64 = 0;
+        S(1).ref = t->elems[i];
+        pc += 4;
+        NEXT();
+    }
+    OP(table_set) {
+        graft_table *t = inst->tables[W(1)];
+        uint32_t i = S(2).u32;
+        if (i >= t->size) goto trap_table;
+        t->elems[i] = S(3).ref;
+        pc += 4;
+        NEXT();
+    }
+    OP(table_size) {
+        S(1).u32 = inst->tables[W(2)]->size;
+        pc += 3;
+        NEXT();
+    }
+    OP(table_grow) {
+        int64_t old = graft__table_grow(inst->tables[W(2)], S(4).u32, S(3).ref);
+        S(1).u32 = (uint32_t)old;   /* -1 becomes 0xFFFFFFFF, i32 -1 */
+        pc += 5;
+        NEXT();
+    }
+    OP(table_fill) {
+        graft_table *t = inst->tables[W(1)];
+        uint32_t i = S(2).u32, n = S(4).u32;
+        void *v = S(3).ref;
+        if (!range_ok(i, n, t->size)) goto trap_table;
+        for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
+        pc += 5;
+        NEXT();
+    }
+    OP(table_copy) {
+        graft_table *td = inst->tables[W(1)];
+        const graft_table *ts = inst->tables[W(2)];
+        uint32_t d = S(3).u32, src = S(4).u32, n = S(5).u32;
+        if (!range_ok(d, n, td->size) || !range_ok(src, n, ts->size)) goto trap_table;
+        if (n) memmove(td->elems + d, ts->elems + src, (size_t)n * sizeof(void *));
+        pc += 6;
+        NEXT();
+    }
+    OP(table_init) {
+        graft_table *t = inst->tables[W(1)];
+        uint32_t seg = W(2);
+        uint32_t d = S(3).u32, src = S(4).u32, n = S(5).u32;
+        if (!range_ok(d, n, t->size) || !range_ok(src, n, inst->elem_sizes[seg]))
+            goto trap_table;
+        if (n) memcpy(t->elems + d, inst->elem_refs[seg] + src, (size_t)n * sizeof(void *));
+        pc += 6;
+        NEXT();
+    }
+    OP(elem_drop) {
+        inst->elem_sizes[W(1)] = 0;
+        pc += 2;
+        NEXT();
+    }
+
+    /* ---- Memory [spec 4.4.7] ---- */
+    OP(memory_size) {
+        S(1).u32 = (uint32_t)(ms >> 16);
+        pc += 2;
+        NEXT();
+    }
+    OP(memory_grow) {
+        int64_t old = graft__memory_grow(mem, S(2).u32);
+        S(1).u32 = (uint32_t)old;   /* -1 becomes i32 -1 */
+        RELOAD_MEM();
+        pc += 3;
+        NEXT();
+    }
+    OP(memory_init) {
+        uint32_t seg = W(1);
+        uint32_t d = S(2).u32, src = S(3).u32, n = S(4).u32;
+        if (!range_ok(d, n, ms) || !range_ok(src, n, inst->data_sizes[seg])) goto trap_mem;
+        if (n) memcpy(mb + d, inst->module->datas[seg].bytes + src, n);
+        pc += 5;
+        NEXT();
+    }
+    OP(data_drop) {
+        inst->data_sizes[W(1)] = 0;
+        pc += 2;
+        NEXT();
+    }
+    OP(memory_copy) {
+        uint32_t d = S(1).u32, src = S(2).u32, n = S(3).u32;
+        if (!range_ok(d, n, ms) || !range_ok(src, n, ms)) goto trap_mem;
+        if (n) memmove(mb + d, mb + src, n);
+        pc += 4;
+        NEXT();
+    }
+    OP(memory_fill) {
+        uint32_t d = S(1).u32, n = S(3).u32;
+        if (!range_ok(d, n, ms)) goto trap_mem;
+        if (n) memset(mb + d, (int)(S(2).u32 & 0xFF), n);
+        pc += 4;
+        NEXT();
+    }
+
+    LOAD(i32_load, 4, u32, ld32(p))
+    LOAD(i64_load, 8, u64, ld64(p))
+    LOAD(f32_load, 4, u32, ld32(p))
+    LOAD(f64_load, 8, u64, ld64(p))
+    LOAD(i32_load8_s, 1, u32, gr_sext32(ld8(p), 8))
+    LOAD(i32_load8_u, 1, u32, ld8(p))
+    LOAD(i32_load16_s, 2, u32, gr_sext32(ld16(p), 16))
+    LOAD(i32_load16_u, 2, u32, ld16(p))
+    LOAD(i64_load8_s, 1, u64, gr_sext64(ld8(p), 8))
+    LOAD(i64_load8_u, 1, u64, ld8(p))
+    LOAD(i64_load16_s, 2, u64, gr_sext64(ld16(p), 16))
+    LOAD(i64_load16_u, 2, u64, ld16(p))
+    LOAD(i64_load32_s, 4, u64, gr_sext64(ld32(p), 32))
+    LOAD(i64_load32_u, 4, u64, ld32(p))
+    STORE(i32_store, 4, u32, st32)
+    STORE(i64_store, 8, u64, st64)
+    STORE(f32_store, 4, u32, st32)
+    STORE(f64_store, 8, u64, st64)
+    STORE(i32_store8, 1, u32, st8)
+    STORE(i32_store16, 2, u32, st16)
+    STORE(i64_store8, 1, u64, st8)
+    STORE(i64_store16, 2, u64, st16)
+    STORE(i64_store32, 4, u64, st32)
+
+    /* ---- i32 [spec 4.3.2]: unsigned arithmetic, so nothing overflows in C ---- */
+    UNARY(i32_eqz, uint32_t, u32, u32, x == 0)
+    BINARY(i32_eq, uint32_t, u32, u32, x == y)
+    BINARY(i32_ne, uint32_t, u32, u32, x != y)
+    BINARY(i32_lt_s, int32_t, i32, u32, x < y)
+    BINARY(i32_lt_u, uint32_t, u32, u32, x < y)
+    BINARY(i32_gt_s, int32_t, i32, u32, x > y)
+    BINARY(i32_gt_u, uint32_t, u32, u32, x > y)
+    BINARY(i32_le_s, int32_t, i32, u32, x <= y)
+    BINARY(i32_le_u, uint32_t, u32, u32, x <= y)
+    BINARY(i32_ge_s, int32_t, i32, u32, x >= y)
+    BINARY(i32_ge_u, uint32_t, u32, u32, x >= y)
+    UNARY(i32_clz, uint32_t, u32, u32, gr_clz32(x))
+    UNARY(i32_ctz, uint32_t, u32, u32, gr_ctz32(x))
+    UNARY(i32_popcnt, uint32_t, u32, u32, gr_popcnt32(x))
+    BINARY(i32_add, uint32_t, u32, u32, x + y)
+    BINARY(i32_sub, uint32_t, u32, u32, x - y)
+    BINARY(i32_mul, uint32_t, u32, u32, x * y)
+    OP(i32_div_s) {
+        int32_t x = S(2).i32, y = S(3).i32;
+        if (y == 0) goto trap_div0;
+        if (x == INT32_MIN && y == -1) goto trap_overflow;
+        S(1).i32 = x / y;
+        pc += 4;
+        NEXT();
+    }
+    OP(i32_div_u) {
+        uint32_t x = S(2).u32, y = S(3).u32;
+        if (y == 0) goto trap_div0;
+        S(1).u32 = x / y;
+        pc += 4;
+        NEXT();
+    }
+    OP(i32_rem_s) {
+        /* INT32_MIN rem -1 is 0 in WebAssembly but undefined in C. */
+        int32_t x = S(2).i32, y = S(3).i32;
+        if (y == 0) goto trap_div0;
+        S(1).i32 = y == -1 ? 0 : x % y;
+        pc += 4;
+        NEXT();
+    }
+    OP(i32_rem_u) {
+        uint32_t x = S(2).u32, y = S(3).u32;
+        if (y == 0) goto trap_div0;
+        S(1).u32 = x % y;
+        pc += 4;
+        NEXT();
+    }
+    BINARY(i32_and, uint32_t, u32, u32, x & y)
+    BINARY(i32_or, uint32_t, u32, u32, x | y)
+    BINARY(i32_xor, uint32_t, u32, u32, x ^ y)
+    BINARY(i32_shl, uint32_t, u32, u32, x << (y & 31))
+    BINARY(i32_shr_s, uint32_t, u32, u32, gr_shr_s32(x, y))
+    BINARY(i32_shr_u, uint32_t, u32, u32, x >> (y & 31))
+    BINARY(i32_rotl, uint32_t, u32, u32, gr_rotl32(x, y))
+    BINARY(i32_rotr, uint32_t, u32, u32, gr_rotr32(x, y))
+
+    /* ---- i64 ---- */
+    UNARY(i64_eqz, uint64_t, u64, u32, x == 0)
+    BINARY(i64_eq, uint64_t, u64, u32, x == y)
+    BINARY(i64_ne, uint64_t, u64, u32, x != y)
+    BINARY(i64_lt_s, int64_t, i64, u32, x < y)
+    BINARY(i64_lt_u, uint64_t, u64, u32, x < y)
+    BINARY(i64_gt_s, int64_t, i64, u32, x > y)
+    BINARY(i64_gt_u, uint64_t, u64, u32, x > y)
+    BINARY(i64_le_s, int64_t, i64, u32, x <= y)
+    BINARY(i64_le_u, uint64_t, u64, u32, x <= y)
+    BINARY(i64_ge_s, int64_t, i64, u32, x >= y)
+    BINARY(i64_ge_u, uint64_t, u64, u32, x >= y)
+    UNARY(i64_clz, uint64_t, u64, u64, gr_clz64(x))
+    UNARY(i64_ctz, uint64_t, u64, u64, gr_ctz64(x))
+    UNARY(i64_popcnt, uint64_t, u64, u64, gr_popcnt64(x))
+    BINARY(i64_add, uint64_t, u64, u64, x + y)
+    BINARY(i64_sub, uint64_t, u64, u64, x - y)
+    BINARY(i64_mul, uint64_t, u64, u64, x * y)
+    OP(i64_div_s) {
+        int64_t x = S(2).i64, y = S(3).i64;
+        if (y == 0) goto trap_div0;
+        if (x == INT64_MIN && y == -1) goto trap_overflow;
+        S(1).i64 = x / y;
+        pc += 4;
+        NEXT();
+    }
+    OP(i64_div_u) {
+        uint64_t x = S(2).u64, y = S(3).u64;
+        if (y == 0) goto trap_div0;
+        S(1).u64 = x / y;
+        pc += 4;
+        NEXT();
+    }
+    OP(i64_rem_s) {
+        int64_t x = S(2).i64, y = S(3).i64;
+        if (y == 0) goto trap_div0;
+        S(1).i64 = y == -1 ? 0 : x % y;
+        pc += 4;
+        NEXT();
+    }
+    OP(i64_rem_u) {
+        uint64_t x = S(2).u64, y = S(3).u64;
+        if (y == 0) goto trap_div0;
+        S(1).u64 = x % y;
+        pc += 4;
+        NEXT();
+    }
+    BINARY(i64_and, uint64_t, u64, u64, x & y)
+    BINARY(i64_or, uint64_t, u64, u64, x | y)
+    BINARY(i64_xor, uint64_t, u64, u64, x ^ y)
+    BINARY(i64_shl, uint64_t, u64, u64, x << (y & 63))
+    BINARY(i64_shr_s, uint64_t, u64, u64, gr_shr_s64(x, y))
+    BINARY(i64_shr_u, uint64_t, u64, u64, x >> (y & 63))
+    BINARY(i64_rotl, uint64_t, u64, u64, gr_rotl64(x, y))
+    BINARY(i64_rotr, uint64_t, u64, u64, gr_rotr64(x, y))
+
+    /* ---- Floats [spec 4.3.3]: IEEE arithmetic from C; abs, neg and
+     * copysign on the bits so NaN payloads pass through. ---- */
+    BINARY(f32_eq, float, f32, u32, x == y)
+    BINARY(f32_ne, float, f32, u32, x != y)
+    BINARY(f32_lt, float, f32, u32, x < y)
+    BINARY(f32_gt, float, f32, u32, x > y)
+    BINARY(f32_le, float, f32, u32, x <= y)
+    BINARY(f32_ge, float, f32, u32, x >= y)
+    BINARY(f64_eq, double, f64, u32, x == y)
+    BINARY(f64_ne, double, f64, u32, x != y)
+    BINARY(f64_lt, double, f64, u32, x < y)
+    BINARY(f64_gt, double, f64, u32, x > y)
+    BINARY(f64_le, double, f64, u32, x <= y)
+    BINARY(f64_ge, double, f64, u32, x >= y)
+
+    UNARY(f32_abs, uint32_t, u32, u32, x & 0x7FFFFFFFu)
+    UNARY(f32_neg, uint32_t, u32, u32, x ^ 0x80000000u)
+    UNARY(f32_ceil, float, f32, f32, ceilf(x))
+    UNARY(f32_floor, float, f32, f32, floorf(x))
+    UNARY(f32_trunc, float, f32, f32, truncf(x))
+    UNARY(f32_nearest, float, f32, f32, gr_fnearest32(x))
+    UNARY(f32_sqrt, float, f32, f32, sqrtf(x))
+    BINARY(f32_add, float, f32, f32, x + y)
+    BINARY(f32_sub, float, f32, f32, x - y)
+    BINARY(f32_mul, float, f32, f32, x * y)
+    BINARY(f32_div, float, f32, f32, x / y)
+    BINARY(f32_min, float, f32, f32, gr_fmin32(x, y))
+    BINARY(f32_max, float, f32, f32, gr_fmax32(x, y))
+    BINARY(f32_copysign, uint32_t, u32, u32, (x & 0x7FFFFFFFu) | (y & 0x80000000u))
+
+    UNARY(f64_abs, uint64_t, u64, u64, x & 0x7FFFFFFFFFFFFFFFull)
+    UNARY(f64_neg, uint64_t, u64, u64, x ^ 0x8000000000000000ull)
+    UNARY(f64_ceil, double, f64, f64, ceil(x))
+    UNARY(f64_floor, double, f64, f64, floor(x))
+    UNARY(f64_trunc, double, f64, f64, trunc(x))
+    UNARY(f64_nearest, double, f64, f64, gr_fnearest64(x))
+    UNARY(f64_sqrt, double, f64, f64, sqrt(x))
+    BINARY(f64_add, double, f64, f64, x + y)
+    BINARY(f64_sub, double, f64, f64, x - y)
+    BINARY(f64_mul, double, f64, f64, x * y)
+    BINARY(f64_div, double, f64, f64, x / y)
+    BINARY(f64_min, double, f64, f64, gr_fmin64(x, y))
+    BINARY(f64_max, double, f64, f64, gr_fmax64(x, y))
+    BINARY(f64_copysign, uint64_t, u64, u64,
+           (x & 0x7FFFFFFFFFFFFFFFull) | (y & 0x8000000000000000ull))
+
+    /* ---- Conversions [spec 4.3.4] ---- */
+    UNARY(i32_wrap_i64, uint64_t, u64, u32, (uint32_t)x)
+    TRUNC(i32_trunc_f32_s, float, f32, i32, gr_f32_fits_i32, int32_t)
+    TRUNC(i32_trunc_f32_u, float, f32, u32, gr_f32_fits_u32, uint32_t)
+    TRUNC(i32_trunc_f64_s, double, f64, i32, gr_f64_fits_i32, int32_t)
+    TRUNC(i32_trunc_f64_u, double, f64, u32, gr_f64_fits_u32, uint32_t)
+    UNARY(i64_extend_i32_s, int32_t, i32, i64, (int64_t)x)
+    UNARY(i64_extend_i32_u, uint32_t, u32, u64, (uint64_t)x)
+    TRUNC(i64_trunc_f32_s, float, f32, i64, gr_f32_fits_i64, int64_t)
+    TRUNC(i64_trunc_f32_u, float, f32, u64, gr_f32_fits_u64, uint64_t)
+    TRUNC(i64_trunc_f64_s, double, f64, i64, gr_f64_fits_i64, int64_t)
+    TRUNC(i64_trunc_f64_u, double, f64, u64, gr_f64_fits_u64, uint64_t)
+    UNARY(f32_convert_i32_s, int32_t, i32, f32, (float)x)
+    UNARY(f32_convert_i32_u, uint32_t, u32, f32, (float)x)
+    UNARY(f32_convert_i64_s, int64_t, i64, f32, (float)x)
+    UNARY(f32_convert_i64_u, uint64_t, u64, f32, (float)x)
+    UNARY(f32_demote_f64, double, f64, f32, (float)x)
+    UNARY(f64_convert_i32_s, int32_t, i32, f64, (double)x)
+    UNARY(f64_convert_i32_u, uint32_t, u32, f64, (double)x)
+    UNARY(f64_convert_i64_s, int64_t, i64, f64, (double)x)
+    UNARY(f64_convert_i64_u, uint64_t, u64, f64, (double)x)
+    UNARY(f64_promote_f32, float, f32, f64, (double)x)
+    /* Reinterpretation is a bit copy: floats already live in slots as bits. */
+    UNARY(i32_reinterpret_f32, uint32_t, u32, u32, x)
+    UNARY(i64_reinterpret_f64, uint64_t, u64, u64, x)
+    UNARY(f32_reinterpret_i32, uint32_t, u32, u32, x)
+    UNARY(f64_reinterpret_i64, uint64_t, u64, u64, x)
+    UNARY(i32_extend8_s, uint32_t, u32, u32, gr_sext32(x, 8))
+    UNARY(i32_extend16_s, uint32_t, u32, u32, gr_sext32(x, 16))
+    UNARY(i64_extend8_s, uint64_t, u64, u64, gr_sext64(x, 8))
+    UNARY(i64_extend16_s, uint64_t, u64, u64, gr_sext64(x, 16))
+    UNARY(i64_extend32_s, uint64_t, u64, u64, gr_sext64(x, 32))
+    UNARY(i32_trunc_sat_f32_s, float, f32, i32, gr_sat_f32_i32(x))
+    UNARY(i32_trunc_sat_f32_u, float, f32, u32, gr_sat_f32_u32(x))
+    UNARY(i32_trunc_sat_f64_s, double, f64, i32, gr_sat_f64_i32(x))
+    UNARY(i32_trunc_sat_f64_u, double, f64, u32, gr_sat_f64_u32(x))
+    UNARY(i64_trunc_sat_f32_s, float, f32, i64, gr_sat_f32_i64(x))
+    UNARY(i64_trunc_sat_f32_u, float, f32, u64, gr_sat_f32_u64(x))
+    UNARY(i64_trunc_sat_f64_s, double, f64, i64, gr_sat_f64_i64(x))
+    UNARY(i64_trunc_sat_f64_u, double, f64, u64, gr_sat_f64_u64(x))
+
+#ifdef GRAFT_DISPATCH_SWITCH
+    case GR_IOP_COUNT_:
+        break;
+    }
+    /* A handler word that names no instruction: the compiler is broken. */
+    assert(!"bad handler word");
+    tc = GRAFT_E_TRAP_UNREACHABLE;
+    goto trap;
+#endif
+
+    /* ---- Calls [spec 4.4.8 call, 4.4.10 invoke]: callee, nfp (its frame)
+     * and npc (the return pc) are set; pc is still the call instruction,
+     * which is where a trap here is reported. ---- */
+call_enter:
+    if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+    if (fr + 1 >= frames_end) goto trap_stack;
+    if (callee->code) {
+        code = callee->code;
+        if ((size_t)(stack_end - nfp) < code->frame_slots) goto trap_stack;
+        fr->pc = npc;
+        fr++;
+        fr->func = callee;
+        fr->fp = nfp;
+        for (uint32_t i = code->nparam_slots; i < code->nlocal_slots; i++) nfp[i].u64 = 0;
+        fp = nfp;
+        pc = code->words;
+        if (callee->inst != inst) {
+            inst = callee->inst;
+            mem = memory0(inst);
+            RELOAD_MEM();
+        }
+        NEXT();
+    }
+    if ((size_t)(stack_end - nfp) < host_slots(callee)) goto trap_stack;
+    fr->pc = npc;
+    s->nframes = (uint32_t)(fr - s->frames) + 1;
+    r = call_host(s, callee, nfp, inst);
+    if (r != GRAFT_OK) {
+        /* Report at the call instruction, keeping an error the host set. */
+        fr->pc = pc;
+        if (host_trap_unreported(s)) r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
+        s->nframes = first;
+        return r;
+    }
+    pc = npc;
+    RELOAD_MEM();
+    NEXT();
+
+    /* ---- Return: results are at fp[0..) already ---- */
+ret:
+    if (fr == fr_first) {
+        s->nframes = first;
+        return GRAFT_OK;
+    }
+    fr--;
+    pc = fr->pc;
+    fp = fr->fp;
+    if (fr->func->inst != inst) {
+        inst = fr->func->inst;
+        mem = memory0(inst);
+    }
+    RELOAD_MEM();
+    NEXT();
+
+    /* ---- Traps [spec 4.4]: record the trapping pc, let the runtime build
+     * the message and backtrace, drop this invocation's frames. ---- */
+trap_mem:
+    tc = GRAFT_E_TRAP_MEMORY_OOB;
+    goto trap;
+trap_table:
+    tc = GRAFT_E_TRAP_TABLE_OOB;
+    goto trap;
+trap_div0:
+    tc = GRAFT_E_TRAP_DIV_ZERO;
+    goto trap;
+trap_overflow:
+    tc = GRAFT_E_TRAP_INT_OVERFLOW;
+    goto trap;
+trap_stack:
+    tc = GRAFT_E_TRAP_STACK_EXHAUSTED;
+    goto trap;
+trap_interrupt:
+    INTERRUPT_CLEAR(s);
+    tc = GRAFT_E_TRAP_INTERRUPTED;
+    goto trap;
+trap:
+    fr->pc = pc;
+    s->nframes = (uint32_t)(fr - s->frames) + 1;
+    r = graft__trap(s, tc, first);
+    s->nframes = first;
+    return r;
+}
+
+const int32_t *graft__interp_handlers(void)
+{
+#ifdef GRAFT_DISPATCH_SWITCH
+    return identity_handlers;
+#else
+    const int32_t *h = NULL;
+    run(NULL, NULL, NULL, &h);
+    return h;
+#endif
+}
+
+/* [spec 4.4.10 invoke] Run f with its frame at fp; see runtime.h. */
 graft_result graft__interp_run(graft_store *s, graft_func *f, gr_slot *fp)
-{ (void)f; (void)fp; return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "not implemented"); }
+{
+    return run(s, f, fp, NULL);
+}
