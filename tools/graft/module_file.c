@@ -1,0 +1,80 @@
+/* module_file.c - reading module files and reporting errors, the same way
+ * for every command.
+ *
+ * Messages go to stderr prefixed "graft: ". A load error shows the
+ * engine's message (catalogue text and details) and, when the engine knows
+ * it, the byte offset in the file, in hex like wasm-objdump's offsets. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fflush(stdout);
+    fputs("graft: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+bool cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len)
+{
+    *out_bytes = NULL;
+    *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("cannot read '%s': %s", path, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        cli_error("cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "is a directory"
+                                                                      : "not a regular file");
+        fclose(f);
+        return false;
+    }
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size : 1;
+    uint8_t *buf = malloc(cap);
+    size_t len = 0;
+    while (buf) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap || feof(f) || ferror(f))
+            break;
+        uint8_t *grown = realloc(buf, cap * 2); /* the file grew since fstat */
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    bool failed = !buf || ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        cli_error("cannot read '%s': %s", path, buf ? strerror(saved) : "out of memory");
+        free(buf);
+        return false;
+    }
+    *out_bytes = buf;
+    *out_len = len;
+    return true;
+}
+
+void cli_print_load_error(const char *path, const graft_env *env)
+{
+    const graft_error *e = graft_env_error(env);
+    if (e->offset != GRAFT_NO_OFFSET)
+        cli_error("%s: %s (at byte offset 0x%llx)", path, e->message,
+                  (unsigned long long)e->offset);
+    else
+        cli_error("%s: %s", path, e->message);
+}
