@@ -1,0 +1,102 @@
+# harness.bash - shared by the end-to-end scripts (tests/e2e/*.sh; this file
+# is not one of them, so ctest does not run it). Source it with the build
+# and source directories as $1 and $2:
+#
+#   . "$(dirname "$0")/harness.bash" "$@"
+#
+# It sets GRAFT (the CLI under test), SRC, BUILD and WORK (a scratch
+# directory removed on exit), counts checks with pass/fail, and `finish`
+# prints the plain line "N passed, N failed" and exits non-zero on any
+# failure. Every process a test starts goes through `run`, which bounds it
+# with `timeout 60` and records stdout, stderr and exit status.
+
+set -uo pipefail
+
+if [ $# -lt 2 ]; then
+  echo "usage: $0 BUILD_DIR SOURCE_DIR" >&2
+  exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+SRC=$(cd "$2" && pwd)
+GRAFT="$BUILD/graft"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/graft-e2e.XXXXXX")
+trap 'chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); }
+
+# fail WHAT [DETAIL...]: count a failure and say what was expected.
+fail() {
+  FAILED=$((FAILED + 1))
+  echo "FAIL: $1" >&2
+  shift
+  for line in "$@"; do echo "      $line" >&2; done
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
+
+# A failure that makes the rest pointless: count it and stop.
+abort() {
+  fail "$@"
+  finish
+}
+
+[ -x "$GRAFT" ] || abort "no CLI at $GRAFT (build the 'graft' target first)"
+
+# run NAME [--stdin FILE] [--cwd DIR] CMD...: run CMD under timeout 60 with
+# stdin from FILE (default /dev/null) in DIR (default $WORK); leaves
+# $WORK/NAME.out, $WORK/NAME.err and RC.
+run() {
+  local name=$1 input=/dev/null cwd=$WORK
+  shift
+  while :; do
+    case "$1" in
+      --stdin) input=$2; shift 2 ;;
+      --cwd) cwd=$2; shift 2 ;;
+      *) break ;;
+    esac
+  done
+  (cd "$cwd" && timeout 60 "$@" < "$input" > "$WORK/$name.out" 2> "$WORK/$name.err")
+  RC=$?
+  if [ "$RC" -eq 124 ]; then
+    echo "note: $name timed out after 60 s" >&2
+  fi
+}
+
+# check_eq WHAT ACTUAL EXPECTED
+check_eq() {
+  if [ "$2" == "$3" ]; then pass; else fail "$1" "expected: $3" "actual:   $2"; fi
+}
+
+# check_rc NAME EXPECTED: the exit status of the last run.
+check_rc() {
+  check_eq "$1: exit status" "$RC" "$2"
+}
+
+# check_out NAME EXPECTED_TEXT: the whole stdout of run NAME.
+check_out() {
+  check_eq "$1: stdout" "$(cat "$WORK/$1.out")" "$2"
+}
+
+# check_grep NAME out|err PATTERN: an extended regex matches a line.
+check_grep() {
+  if grep -Eq -- "$3" "$WORK/$1.$2"; then
+    pass
+  else
+    fail "$1: std$2 has no line matching /$3/" "std$2 was: $(head -c 600 "$WORK/$1.$2")"
+  fi
+}
+
+# Build the example programs into $BUILD/examples (incremental).
+build_examples() {
+  EXAMPLES="$BUILD/examples"
+  if ! bash "$SRC/examples/build.sh" "$EXAMPLES" > "$WORK/examples-build.log" 2>&1; then
+    cat "$WORK/examples-build.log" >&2
+    abort "examples/build.sh failed (log above)"
+  fi
+}
