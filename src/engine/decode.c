@@ -494,38 +494,52 @@ static graft_result sec_datacount(gr_dec *d, gr_reader *r)
 /* ---- Custom sections and the name section [spec 5.5.3, 7.4] ------------ */
 
 /* Function names: subsection 1 of the name section, a name map sorted by
- * index [spec 7.4.2]. Any flaw makes the whole section ignored (returns
- * without touching m); errors go to a scratch buffer, never to the caller. */
-static void name_section(gr_dec *d, gr_reader r)
+ * index [spec 7.4.2]. Returns 0 at the first flaw, leaving m untouched;
+ * errors go to nd's scratch buffer. */
+static int function_names(gr_dec *nd, gr_reader r)
 {
-    graft_module *m = d->m;
-    gr_errbuf scratch;
-    gr_dec nd = *d;
-    nd.err = &scratch;
     while (!gr_at_end(&r)) {
         uint8_t id;
         uint32_t size;
-        if (gr_read_u8(&r, &id, &scratch, "a name subsection id") != GRAFT_OK) return;
-        if (graft__dec_length(&nd, &r, &size, "a name subsection size") != GRAFT_OK) return;
+        if (gr_read_u8(&r, &id, nd->err, "a name subsection id") != GRAFT_OK) return 0;
+        if (graft__dec_length(nd, &r, &size, "a name subsection size") != GRAFT_OK) return 0;
         gr_reader sub = r;
         sub.end = r.p + size;
         r.p += size;
         if (id != 1) continue;
         uint32_t n;
-        if (graft__dec_count(&nd, &sub, &n, "the function name count") != GRAFT_OK) return;
-        gr_func_name *names = graft__dec_array(&nd, n, sizeof *names, gr_offset(&sub));
-        if (!names) return;
+        if (graft__dec_count(nd, &sub, &n, "the function name count") != GRAFT_OK) return 0;
+        gr_func_name *names = graft__dec_array(nd, n, sizeof *names, gr_offset(&sub));
+        if (!names) return 0;
         for (uint32_t i = 0; i < n; i++) {
-            if (gr_read_u32(&sub, &names[i].func_index, &scratch, "a function index") != GRAFT_OK)
-                return;
-            if (i > 0 && names[i].func_index <= names[i - 1].func_index) return;
-            if (graft__dec_name(&nd, &sub, &names[i].name, "a function name") != GRAFT_OK)
-                return;
+            if (gr_read_u32(&sub, &names[i].func_index, nd->err, "a function index") != GRAFT_OK)
+                return 0;
+            if (i > 0 && names[i].func_index <= names[i - 1].func_index) return 0;
+            if (graft__dec_name(nd, &sub, &names[i].name, "a function name") != GRAFT_OK)
+                return 0;
         }
-        if (!gr_at_end(&sub)) return;
-        m->func_names = names;
-        m->nfunc_names = n;
+        if (!gr_at_end(&sub)) return 0;
+        nd->m->func_names = names;
+        nd->m->nfunc_names = n;
     }
+    return 1;
+}
+
+/* The name section [spec 7.4]: a malformed one is ignored, never an error
+ * (custom sections must not make a module fail); running out of memory
+ * while reading it still is one. */
+static graft_result name_section(gr_dec *d, gr_reader r)
+{
+    gr_errbuf scratch;
+    gr_dec nd = *d;
+    nd.err = &scratch;
+    if (function_names(&nd, r)) return GRAFT_OK;
+    d->m->func_names = NULL;
+    d->m->nfunc_names = 0;
+    if (scratch.pub.result == GRAFT_ERR_RESOURCE)
+        return graft__error(d->err, scratch.pub.code, scratch.pub.offset, GRAFT_NO_INDEX,
+                            "reading the name section");
+    return GRAFT_OK;
 }
 
 static graft_result sec_custom(gr_dec *d, gr_reader *r)
@@ -550,7 +564,8 @@ static graft_result sec_custom(gr_dec *d, gr_reader *r)
     m->ncustoms++;
     if (name.len == 4 && memcmp(name.ptr, "name", 4) == 0 && !d->seen_names) {
         d->seen_names = 1;
-        name_section(d, own);
+        rc = name_section(d, own);
+        if (rc != GRAFT_OK) return rc;
     }
     r->p = d->section_end;
     return GRAFT_OK;

@@ -528,6 +528,32 @@ static void test_load_and_inspect(void)
     graft_module_free(m);
 }
 
+/* Fail every allocation of a load in turn: each must end in a clean
+ * GRAFT_ERR_RESOURCE with nothing left allocated. */
+static void test_alloc_failures(void)
+{
+    wb w;
+    graft_alloc_stats base, mid, end;
+    build_good(&w);
+    graft_env_stats(env, &base);
+    uint64_t k;
+    for (k = 1; k < 10000; k++) {
+        graft_module *m = NULL;
+        graft_env_fail_alloc_after(env, k);
+        graft_result rc = graft_module_load(env, w.b, w.n, &m);
+        graft_env_stats(env, &mid);
+        graft_env_fail_alloc_after(env, 0);
+        graft_module_free(m);
+        graft_env_stats(env, &end);
+        CHECK_EQ_INT(end.in_use, base.in_use);
+        if (mid.failures == base.failures) break; /* the load needed fewer than k */
+        base.failures = mid.failures;
+        CHECK_EQ_INT(rc, GRAFT_ERR_RESOURCE);
+        CHECK(m == NULL);
+    }
+    CHECK(k > 3 && k < 10000);
+}
+
 /* ---- Part 2: the spec suite ------------------------------------------------ */
 
 typedef struct tally {
@@ -706,6 +732,7 @@ int main(void)
     test_const_exprs();
     test_module_validation();
     test_load_and_inspect();
+    test_alloc_failures();
     test_spec_suite();
     graft_alloc_stats st;
     graft_env_stats(env, &st);
