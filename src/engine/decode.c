@@ -2,10 +2,14 @@
  * graft_module (module.h).
  *
  * The decoder walks the module once with a bounds-checked gr_reader
- * (reader.h). The top-level reader covers the whole module; each section is
- * parsed by its own reader whose window is exactly the section, so a section
- * parser can never read into the next section, and leftover bytes are a
- * "section size mismatch". Everything decoded lands in the module's arena:
+ * (reader.h) whose window is the whole module, so no read can leave the
+ * caller's bytes. Like the reference decoder, a section's contents are read
+ * from the rest of the module and must then end exactly at the section's
+ * declared size ("section size mismatch" otherwise), which gives the spec's
+ * error messages for truncated and overlong sections. Custom sections are
+ * the exception: their contents are not decoded, so their name and the
+ * name section are read strictly inside the section. Everything decoded
+ * lands in the module's arena:
  * names, custom-section names and data-segment bytes are copied, so the
  * caller's bytes are not retained. Function bodies are only located here
  * (offset and size); compile.c parses their locals and instructions.

@@ -19,6 +19,10 @@
  *                                      beyond the N-bit value (unsigned), or
  *                                      those bits are not the sign extension
  *                                      of the value (signed).
+ * An overrun always reports GRAFT_E_UNEXPECTED_END ("unexpected end"); a
+ * caller reading inside a section or function body converts that to
+ * GRAFT_E_SECTION_END ("unexpected end of section or function"), as
+ * decode.c's section() does, because only it knows which one it is in.
  * `what` is a short noun phrase naming what was being read ("section size",
  * "type index"); it goes into the details text. On error *out is left
  * unchanged and the reader's position is unspecified (the caller stops). */
