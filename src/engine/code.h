@@ -91,7 +91,23 @@ typedef struct gr_code {
 /* The per-build handler words, indexed by gr_iop (interp.c). */
 const int32_t *graft__interp_handlers(void);
 
-/* Byte offset of the WebAssembly instruction at word pc, or GRAFT_NO_OFFSET. */
+/* Byte offset of the WebAssembly instruction at word pc, or GRAFT_NO_OFFSET.
+ * For a pc without its own pcmap entry (a return address), the nearest
+ * entry before it (compile.c). */
 uint64_t graft__code_wasm_offset(const gr_code *c, uint32_t pc);
+
+/* graft__compile_module with an explicit handler-word table instead of
+ * graft__interp_handlers(): tests pass an identity table (word = gr_iop) so
+ * that disassembly is the same in every build (compile.c). */
+graft_result graft__compile_module_ex(graft_module *m, const uint8_t *bytes, size_t len,
+                                      const int32_t *handlers, gr_errbuf *err);
+
+/* Disassemble c: one line per internal instruction, "pc: name operands",
+ * passed to emit (the line is valid during the call only). handlers is the
+ * table the code was compiled with; a word it cannot map back to one gr_iop
+ * (e.g. a placeholder table of zeros) is printed raw, and so is everything
+ * after it (code_dump.c). */
+void graft__code_dump(const gr_code *c, const int32_t *handlers,
+                      void (*emit)(void *user, const char *line), void *user);
 
 #endif

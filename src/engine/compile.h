@@ -1,0 +1,145 @@
+/* compile.h - the compiler's insides, shared by compile.c (driver, locals,
+ * operand stack, emission, plain instructions) and compile_ctl.c (blocks,
+ * branches, calls, returns). Nothing outside the compiler includes this.
+ *
+ * gr_cc is the state of one graft__compile_module call. Its growable
+ * buffers (operand stack, control stack, code, pcmap, fixups) are scratch
+ * allocated through graft__realloc on the module's env, reused from one
+ * function to the next and freed when the module is done; only the final,
+ * exactly sized code and pcmap are copied into the module arena.
+ *
+ * The operand stack follows the spec's validation algorithm [spec A.3]
+ * (types, or GR_UNKNOWN on a polymorphic stack) and adds, per entry, the
+ * frame slot that holds the value at run time. An entry's slot is either
+ * its own height slot (nlocal_slots + height) or, after `local.get x`, the
+ * local's slot x ("an alias", no code emitted). Aliases of one local are
+ * chained in a doubly linked list through the stack (alias_head[x] is the
+ * topmost), so `local.set x` finds them without scanning the stack. */
+#ifndef GR_COMPILE_H
+#define GR_COMPILE_H
+
+#include "code.h"
+#include "reader.h"
+
+#define GR_UNKNOWN 0          /* operand type on a polymorphic stack */
+#define GR_NONE 0xFFFFFFFFu   /* no index / no fixup / no pc */
+
+/* Control frame kinds: a WebAssembly opcode, or the function itself. */
+enum { GR_CTL_FUNC = 0, GR_CTL_BLOCK = 0x02, GR_CTL_LOOP = 0x03, GR_CTL_IF = 0x04,
+       GR_CTL_ELSE = 0x05 };
+
+typedef struct gr_ventry {
+    uint8_t type;      /* graft_valtype, or GR_UNKNOWN */
+    uint32_t slot;     /* frame slot holding the value; < nlocal_slots = alias */
+    uint32_t up;       /* alias list: next entry aliasing the same local, higher */
+    uint32_t down;     /* alias list: next entry aliasing the same local, lower */
+} gr_ventry;
+
+typedef struct gr_ctl {
+    uint8_t kind;             /* GR_CTL_* */
+    uint8_t unreachable;      /* the rest of the frame is stack-polymorphic */
+    uint8_t dead;             /* entered in unreachable code: emit nothing */
+    uint32_t height;          /* operand stack height at entry, params excluded */
+    uint32_t nparams, nresults;
+    const gr_valtype *params;   /* start types */
+    const gr_valtype *results;  /* end types */
+    uint32_t head_pc;         /* loop: pc of its loop_check (the label target) */
+    uint32_t fixups;          /* chain of forward branches to this label's end */
+    uint32_t else_fix;        /* if: the br_unless to patch at else/end */
+    uint32_t stub_gen;        /* br_table: generation that stub_pc belongs to */
+    uint32_t stub_pc;         /* br_table: pc of the copy stub for this label */
+} gr_ctl;
+
+/* A forward branch waiting for its target: word `word` becomes
+ * target - base, where base is the branching instruction's first word. */
+typedef struct gr_fixup {
+    uint32_t word;
+    uint32_t base;
+    uint32_t next;            /* next fixup of the same label, or GR_NONE */
+} gr_fixup;
+
+/* A run of declared locals: locals [first, first + count) have type `type`. */
+typedef struct gr_lrun {
+    uint32_t first;
+    uint32_t count;
+    gr_valtype type;
+} gr_lrun;
+
+typedef struct gr_cc {
+    graft_module *m;
+    graft_env *env;
+    gr_errbuf *err;
+    const int32_t *handlers;  /* handler word per gr_iop */
+    gr_reader r;              /* the current body */
+    uint64_t at;              /* offset of the current instruction */
+    uint32_t func_index;
+    const gr_functype *type;  /* the current function's type */
+
+    uint32_t nlocals;         /* = nlocal_slots */
+    gr_lrun *runs;            /* declared local runs */
+    uint32_t nruns, runs_cap;
+
+    gr_ventry *vals;          /* operand stack */
+    uint32_t nvals, vals_cap;
+    uint32_t max_height;
+    uint32_t *alias_head;     /* per local: topmost aliasing entry, or GR_NONE */
+    uint32_t alias_cap;       /* entries allocated in alias_head */
+    uint8_t use_alias;        /* local.get aliases (off for huge local counts) */
+    uint32_t nalias;          /* aliasing entries on the stack */
+    uint32_t alias_floor;     /* no entry below this index aliases */
+
+    gr_ctl *ctls;             /* control stack; ctls[0] is the function */
+    uint32_t nctls, ctls_cap;
+    uint32_t stub_gen;        /* br_table generation counter */
+
+    uint32_t *words;          /* code being emitted */
+    uint32_t nwords, words_cap;
+    gr_pcmap *pcmap;
+    uint32_t npcmap, pcmap_cap;
+    gr_fixup *fix;
+    uint32_t nfix, fix_cap;
+    uint32_t *depths;         /* br_table label depths */
+    uint32_t depths_cap;
+
+    uint32_t last_d;          /* word index of the d operand of the last emitted
+                                 instruction when it may be retargeted, or GR_NONE */
+} gr_cc;
+
+/* ---- compile.c: shared helpers ------------------------------------------- */
+
+graft_result graft__cc_fail(gr_cc *c, graft_error_code code, const char *fmt, ...);
+graft_result graft__cc_grow(gr_cc *c, void **buf, uint32_t *cap, uint64_t need, size_t elem);
+
+/* Is code being emitted here (reachable, and not inside a dead frame)? */
+static inline int gr_live(const gr_cc *c)
+{
+    const gr_ctl *f = &c->ctls[c->nctls - 1];
+    return !f->unreachable && !f->dead;
+}
+
+static inline uint32_t gr_hslot(const gr_cc *c, uint32_t height)
+{
+    return c->nlocals + height;
+}
+
+graft_result graft__cc_push(gr_cc *c, uint8_t type);
+graft_result graft__cc_pop(gr_cc *c, uint8_t expect, gr_ventry *out);
+graft_result graft__cc_check_vals(gr_cc *c, const gr_valtype *types, uint32_t n);
+void graft__cc_drop_vals(gr_cc *c, uint32_t n);
+graft_result graft__cc_push_vals(gr_cc *c, const gr_valtype *types, uint32_t n);
+void graft__cc_set_unreachable(gr_cc *c);
+
+graft_result graft__cc_materialize_all(gr_cc *c);
+graft_result graft__cc_materialize_top(gr_cc *c, uint32_t n);
+
+graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands);
+graft_result graft__cc_emit_def(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands);
+void graft__cc_patch(gr_cc *c, uint32_t fixup, uint32_t target);
+graft_result graft__cc_add_fixup(gr_cc *c, uint32_t word, uint32_t base, uint32_t *chain);
+
+/* ---- compile_ctl.c: control instructions, calls ------------------------ */
+
+graft_result graft__cc_control(gr_cc *c, gr_wasm_op op);
+graft_result graft__cc_push_func_frame(gr_cc *c);
+
+#endif

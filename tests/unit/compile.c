@@ -1,0 +1,563 @@
+/* compile.c (test) - the function-body validator and compiler.
+ *
+ * Modules are filled in by hand (types, functions, memories, tables,
+ * globals) around hand-assembled bodies, so these tests need no decoder.
+ * They check validation errors (class, code, message prefix, byte offset)
+ * and golden disassembly of the internal code, compiled with an identity
+ * handler table so that the dump is the same in every build. A last part
+ * throws random bytes at the compiler: it must answer, never crash. */
+#include "harness.h"
+#include "code.h"
+#include "module.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define I32 GRAFT_I32
+#define I64 GRAFT_I64
+#define F32 GRAFT_F32
+#define F64 GRAFT_F64
+#define FREF GRAFT_FUNCREF
+#define XREF GRAFT_EXTERNREF
+
+/* ---- A hand-filled module ---------------------------------------------- */
+
+static graft_env *env;
+static gr_errbuf err;
+static int32_t ident[GR_IOP_COUNT_];
+
+static struct {
+    graft_module m;
+    uint8_t bytes[1 << 16];
+    size_t len;
+    gr_functype types[8];
+    gr_valtype tvals[8][16];
+    uint32_t func_types[16];
+    gr_func_def defs[16];
+    gr_limits mem;
+    gr_tabletype tables[2];
+    gr_globaltype globals[2];
+    uint8_t declared[2];
+    gr_elem_seg elems[1];
+} t;
+
+static void reset(void)
+{
+    if (t.m.env) graft__arena_free_all(&t.m.arena);
+    memset(&t, 0, sizeof t);
+    t.m.env = env;
+    graft__arena_init(&t.m.arena, env);
+    t.m.types = t.types;
+    t.m.func_types = t.func_types;
+    t.m.func_defs = t.defs;
+    t.m.memories = &t.mem;
+    t.m.tables = t.tables;
+    t.m.global_types = t.globals;
+    t.m.declared_refs = t.declared;
+    t.m.elems = t.elems;
+    t.len = 8; /* bodies start after a pretend header, so offsets are not 0 */
+}
+
+/* A type from two strings of type bytes (params, results). */
+static uint32_t add_type(const char *params, const char *results)
+{
+    uint32_t i = t.m.ntypes++;
+    gr_functype *ft = &t.types[i];
+    size_t np = strlen(params), nr = strlen(results);
+    memcpy(t.tvals[i], params, np);
+    memcpy(t.tvals[i] + 8, results, nr);
+    ft->params = t.tvals[i];
+    ft->results = t.tvals[i] + 8;
+    ft->nparams = ft->param_slots = (uint32_t)np;
+    ft->nresults = ft->result_slots = (uint32_t)nr;
+    return i;
+}
+
+/* A defined function; body = locals vector, instructions, end. */
+static uint64_t add_func(uint32_t type, const uint8_t *body, size_t n)
+{
+    uint32_t i = t.m.nfuncs - t.m.nimported_funcs;
+    t.func_types[t.m.nfuncs++] = type;
+    t.defs[i].type_index = type;
+    t.defs[i].body_offset = t.len;
+    t.defs[i].body_size = (uint32_t)n;
+    memcpy(t.bytes + t.len, body, n);
+    t.len += n;
+    return t.defs[i].body_offset;
+}
+
+#define FUNC(type, ...) \
+    add_func((type), (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
+
+static graft_result compile(void)
+{
+    return graft__compile_module_ex(&t.m, t.bytes, t.len, ident, &err);
+}
+
+static char dumped[8192];
+static size_t ndumped;
+
+static void collect(void *user, const char *line)
+{
+    (void)user;
+    size_t n = strlen(line);
+    if (ndumped + n + 2 < sizeof dumped) {
+        memcpy(dumped + ndumped, line, n);
+        ndumped += n;
+        dumped[ndumped++] = '\n';
+        dumped[ndumped] = 0;
+    }
+}
+
+static const char *dump(uint32_t def)
+{
+    ndumped = 0;
+    dumped[0] = 0;
+    if (!t.defs[def].code) return "(not compiled)";
+    graft__code_dump(t.defs[def].code, ident, collect, NULL);
+    return dumped;
+}
+
+/* Compile one function of type ty and expect an error. off is the offset
+ * of the failing instruction within the body, or -1 to skip the check. */
+static void expect_error(graft_result cls, graft_error_code code, const char *text, long off,
+                         int line)
+{
+    graft_result r = compile();
+    if (r != cls || err.pub.code != code) {
+        harness_failed++;
+        fprintf(stderr, "line %d: expected %s (%d), got result %d: %s\n", line, text, (int)code,
+                (int)r, r ? err.pub.message : "ok");
+        return;
+    }
+    harness_passed++;
+    CHECK_PREFIX(err.pub.message, text);
+    if (off >= 0 && err.pub.offset != t.defs[0].body_offset + (uint64_t)off) {
+        harness_failed++;
+        fprintf(stderr, "line %d: offset %llu, expected body+%ld = %llu\n", line,
+                (unsigned long long)err.pub.offset, off,
+                (unsigned long long)(t.defs[0].body_offset + (uint64_t)off));
+    }
+}
+
+#define INVALID(code, text, off) expect_error(GRAFT_ERR_INVALID, GRAFT_E_##code, text, off, __LINE__)
+#define MALFORMED(code, text, off) \
+    expect_error(GRAFT_ERR_MALFORMED, GRAFT_E_##code, text, off, __LINE__)
+
+/* ---- Golden disassembly ------------------------------------------------ */
+
+static void test_golden_basic(void)
+{
+    reset();
+    uint32_t ty = add_type("\x7f\x7f", "\x7f");
+    FUNC(ty, 0x00, 0x20, 0x00, 0x20, 0x01, 0x6a, 0x0b);   /* local.get 0 1; i32.add */
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: i32_add 2, 0, 1\n"
+                          "4: ret1 2\n");
+    const gr_code *c = t.defs[0].code;
+    CHECK_EQ_INT(c->nparam_slots, 2);
+    CHECK_EQ_INT(c->nlocal_slots, 2);
+    CHECK_EQ_INT(c->frame_slots, 4);
+    CHECK_EQ_INT(c->npcmap, 0);
+    CHECK(t.m.internal_code_bytes > 0);
+
+    /* local.get, ret1 of an alias: no copies at all. */
+    reset();
+    ty = add_type("\x7f", "\x7f");
+    FUNC(ty, 0x00, 0x20, 0x00, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: ret1 0\n");
+}
+
+static void test_golden_locals(void)
+{
+    /* (param i32) (local i32): local.set 1 (local.get 0 + 1): the add
+     * writes the local directly. */
+    reset();
+    uint32_t ty = add_type("\x7f", "");
+    FUNC(ty, 0x01, 0x01, 0x7f, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x21, 0x01, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: const32 3, 1\n"
+                          "3: i32_add 1, 0, 3\n"
+                          "7: ret0\n");
+
+    /* local.get 0 stays the old value across local.set 0. */
+    reset();
+    ty = add_type("\x7f", "\x7f");
+    FUNC(ty, 0x00, 0x20, 0x00, 0x41, 0x05, 0x21, 0x00, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: const32 2, 5\n"
+                          "3: copy 1, 0\n"
+                          "6: copy 0, 2\n"
+                          "9: ret1 1\n");
+
+    /* local.tee: the constant goes straight into the local, which is
+     * then on the stack as an alias. */
+    reset();
+    ty = add_type("", "\x7e");
+    FUNC(ty, 0x01, 0x01, 0x7e, 0x42, 0x07, 0x22, 0x00, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: const64 0, 0x7\n"
+                          "4: ret1 0\n");
+    CHECK_EQ_INT(t.defs[0].code->frame_slots, 2);
+}
+
+static void test_golden_blocks(void)
+{
+    /* block (result i32) local.get 0; local.get 0; br_if 0; drop; i32.const 2 end */
+    reset();
+    uint32_t ty = add_type("\x7f", "\x7f");
+    FUNC(ty, 0x00, 0x02, 0x7f, 0x20, 0x00, 0x20, 0x00, 0x0d, 0x00, 0x1a, 0x41, 0x02, 0x0b, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: br_unless 0, @8\n"
+                          "3: copy 1, 0\n"
+                          "6: br @11\n"
+                          "8: const32 1, 2\n"
+                          "11: ret1 1\n");
+}
+
+static void test_golden_loop_if(void)
+{
+    /* loop: local.get 0; i32.const 1; i32.sub; local.tee 0; br_if 0; end */
+    reset();
+    uint32_t ty = add_type("\x7f", "");
+    FUNC(ty, 0x00, 0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: loop_check\n"
+                          "1: const32 2, 1\n"
+                          "4: i32_sub 0, 0, 2\n"
+                          "8: br_if 0, @0\n"
+                          "11: ret0\n");
+    const gr_code *c = t.defs[0].code;
+    CHECK_EQ_INT(c->npcmap, 1);
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 0), t.defs[0].body_offset + 1);
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 5), t.defs[0].body_offset + 1);
+
+    /* if (result i32) i32.const 1 else local.get 0 end */
+    reset();
+    ty = add_type("\x7f", "\x7f");
+    FUNC(ty, 0x00, 0x20, 0x00, 0x04, 0x7f, 0x41, 0x01, 0x05, 0x20, 0x00, 0x0b, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: br_unless 0, @8\n"
+                          "3: const32 1, 1\n"
+                          "6: br @11\n"
+                          "8: copy 1, 0\n"
+                          "11: ret1 1\n");
+}
+
+static void test_golden_calls(void)
+{
+    /* f0 (i32 i32)->i32; f1: i32.const 7; local.get 0; local.get 0; call 0; i32.add */
+    reset();
+    uint32_t t2 = add_type("\x7f\x7f", "\x7f");
+    uint32_t t1 = add_type("\x7f", "\x7f");
+    FUNC(t2, 0x00, 0x20, 0x00, 0x0b);
+    FUNC(t1, 0x00, 0x41, 0x07, 0x20, 0x00, 0x20, 0x00, 0x10, 0x00, 0x6a, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(1), "0: const32 1, 7\n"
+                          "3: copy 2, 0\n"
+                          "6: copy 3, 0\n"
+                          "9: call 0, 2\n"
+                          "12: i32_add 1, 1, 2\n"
+                          "16: ret1 1\n");
+    CHECK_EQ_INT(t.defs[1].code->frame_slots, 4);
+    CHECK_EQ_INT(t.defs[1].code->npcmap, 1);
+
+    /* br_table with a return target and a block target needing no copy */
+    reset();
+    uint32_t ty = add_type("\x7f", "");
+    FUNC(ty, 0x00, 0x02, 0x40, 0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x00, 0x0b, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: br_table 0, 2, @7, @6, @7\n"
+                          "6: ret0\n"
+                          "7: ret0\n");
+}
+
+/* ---- Validation errors ------------------------------------------------- */
+
+static void test_errors_types(void)
+{
+    reset();
+    uint32_t ty = add_type("", "\x7f");
+    FUNC(ty, 0x00, 0x42, 0x01, 0x41, 0x01, 0x6a, 0x0b);
+    INVALID(TYPE_MISMATCH, "type mismatch", 5);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41, 0x01, 0x0b);   /* value left on the stack */
+    INVALID(TYPE_MISMATCH, "type mismatch", 3);
+
+    reset();
+    ty = add_type("", "\x7f");
+    FUNC(ty, 0x00, 0x0b);               /* missing result */
+    INVALID(TYPE_MISMATCH, "type mismatch", 1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x6a, 0x1a, 0x0b);   /* i32.add on an empty stack */
+    INVALID(TYPE_MISMATCH, "type mismatch", 1);
+
+    /* Unreachable code is stack-polymorphic... */
+    reset();
+    ty = add_type("", "\x7f");
+    FUNC(ty, 0x00, 0x00, 0x6a, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: unreachable\n");
+    /* ...but still typed. */
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x00, 0x42, 0x00, 0x6a, 0x1a, 0x0b);
+    INVALID(TYPE_MISMATCH, "type mismatch", 4);
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x0c, 0x00, 0x41, 0x00, 0x0b);   /* br 0; i32.const 0; end */
+    INVALID(TYPE_MISMATCH, "type mismatch", 5);
+
+    /* select: numeric operands only; select_t needs exactly one type. */
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0xd0, 0x70, 0xd0, 0x70, 0x41, 0x01, 0x1b, 0x1a, 0x0b);
+    INVALID(TYPE_MISMATCH, "type mismatch", 7);
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41, 0x01, 0x41, 0x01, 0x41, 0x01, 0x1c, 0x02, 0x7f, 0x7f, 0x1a, 0x0b);
+    INVALID(INVALID_RESULT_ARITY, "invalid result arity", 7);
+    reset();
+    ty = add_type("", "\x70");
+    FUNC(ty, 0x00, 0xd0, 0x70, 0xd0, 0x70, 0x41, 0x01, 0x1c, 0x01, 0x70, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+
+    /* if without else must have params = results. */
+    reset();
+    ty = add_type("", "\x7f");
+    FUNC(ty, 0x00, 0x41, 0x01, 0x04, 0x7f, 0x41, 0x01, 0x0b, 0x0b);
+    INVALID(TYPE_MISMATCH, "type mismatch", 7);
+
+    /* br_table arities must agree. */
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x02, 0x7f, 0x41, 0x01, 0x41, 0x01, 0x0e, 0x01, 0x00, 0x01, 0x0b, 0x0b);
+    INVALID(TYPE_MISMATCH, "type mismatch", 7);
+}
+
+static void test_errors_indices(void)
+{
+    reset();
+    uint32_t ty = add_type("\x7f", "");
+    FUNC(ty, 0x01, 0x01, 0x7e, 0x20, 0x02, 0x1a, 0x0b);
+    INVALID(UNKNOWN_LOCAL, "unknown local", 3);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x02, 0x40, 0x0c, 0x02, 0x0b, 0x0b);
+    INVALID(UNKNOWN_LABEL, "unknown label", 3);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x10, 0x05, 0x0b);
+    INVALID(UNKNOWN_FUNC, "unknown function", 1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x23, 0x00, 0x1a, 0x0b);
+    INVALID(UNKNOWN_GLOBAL, "unknown global", 1);
+
+    reset();
+    ty = add_type("", "");
+    t.m.nglobals = 1;
+    t.globals[0].type = I32;
+    FUNC(ty, 0x00, 0x41, 0x00, 0x24, 0x00, 0x0b);
+    INVALID(GLOBAL_IMMUTABLE, "global is immutable", 3);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41, 0x00, 0x28, 0x02, 0x00, 0x1a, 0x0b);
+    INVALID(UNKNOWN_MEMORY, "unknown memory", 3);
+
+    reset();
+    ty = add_type("", "");
+    t.m.nmemories = 1;
+    FUNC(ty, 0x00, 0x41, 0x00, 0x28, 0x03, 0x00, 0x1a, 0x0b);
+    INVALID(ALIGNMENT, "alignment must not be larger than natural", 3);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x02, 0x05, 0x0b, 0x0b);
+    INVALID(UNKNOWN_TYPE, "unknown type", 1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41, 0x00, 0x11, 0x00, 0x00, 0x0b);
+    INVALID(UNKNOWN_TABLE, "unknown table", 3);
+
+    reset();
+    ty = add_type("", "");
+    t.m.ntables = 1;
+    t.tables[0].elem = XREF;
+    FUNC(ty, 0x00, 0x41, 0x00, 0x11, 0x00, 0x00, 0x0b);
+    INVALID(TYPE_MISMATCH, "type mismatch", 3);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0xd2, 0x00, 0x1a, 0x0b);
+    INVALID(UNDECLARED_FUNC_REF, "undeclared function reference", 1);
+    t.declared[0] = 1;
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+
+    reset();
+    ty = add_type("", "");
+    t.m.has_data_count = 1;
+    FUNC(ty, 0x00, 0xfc, 0x09, 0x00, 0x0b);
+    INVALID(UNKNOWN_DATA, "unknown data segment", 1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0xfc, 0x0d, 0x00, 0x0b);
+    INVALID(UNKNOWN_ELEM, "unknown elem segment", 1);
+}
+
+static void test_errors_malformed(void)
+{
+    reset();
+    uint32_t ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41, 0x01, 0x1a);    /* no end */
+    MALFORMED(END_EXPECTED, "END opcode expected", 4);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x0b, 0x01);          /* a byte after the end */
+    MALFORMED(SECTION_SIZE, "section size mismatch", 2);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x06, 0x0b);
+    MALFORMED(ILLEGAL_OPCODE, "illegal opcode", 1);
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0xfc, 0x12, 0x0b);
+    MALFORMED(ILLEGAL_OPCODE, "illegal opcode", 1);
+
+    reset();
+    ty = add_type("", "");
+    t.m.nmemories = 1;
+    FUNC(ty, 0x00, 0x3f, 0x01, 0x1a, 0x0b);
+    MALFORMED(ZERO_BYTE, "zero byte expected", 1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00, 0x1a, 0x0b);
+    MALFORMED(INT_TOO_LONG, "integer representation too long", 2);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x41);
+    MALFORMED(UNEXPECTED_END, "unexpected end", -1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x02, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x02, 0x7e, 0x0b);
+    MALFORMED(TOO_MANY_LOCALS, "too many locals", -1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0xd0, 0x7f, 0x1a, 0x0b);
+    MALFORMED(BAD_REFTYPE, "malformed reference type", 1);
+
+    reset();
+    ty = add_type("", "");
+    t.m.nmemories = 1;
+    FUNC(ty, 0x00, 0xfc, 0x09, 0x00, 0x0b);
+    MALFORMED(DATA_COUNT_REQUIRED, "data count section required", 1);
+
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x05, 0x0b);
+    MALFORMED(END_EXPECTED, "END opcode expected", 1);
+}
+
+/* ---- Big and hostile functions ------------------------------------------- */
+
+static void test_many_locals(void)
+{
+    /* 50,000 locals (two runs), with local.get of the last one. */
+    reset();
+    uint32_t ty = add_type("", "\x7e");
+    FUNC(ty, 0x02, 0xcf, 0x86, 0x03, 0x7f, 0x01, 0x7e, 0x20, 0xcf, 0x86, 0x03, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_INT(t.defs[0].code->nlocal_slots, 50000);
+    CHECK_EQ_STR(dump(0), "0: ret1 49999\n");
+
+    reset();
+    ty = add_type("", "\x7e");
+    /* 100,000 i64 locals: aliasing is off, local.get copies. */
+    FUNC(ty, 0x01, 0xa0, 0x8d, 0x06, 0x7e, 0x20, 0x05, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: copy 100000, 5\n"
+                          "3: ret1 100000\n");
+}
+
+static void test_random_bodies(void)
+{
+    /* Random bytes after a few plausible prefixes: the compiler must
+     * return (ok or an error) without crashing or leaking. */
+    static const uint8_t prefixes[][4] = {{0x00}, {0x01, 0x02, 0x7f}, {0x00, 0x02, 0x40}};
+    uint32_t seed = 12345;
+    for (int iter = 0; iter < 20000; iter++) {
+        reset();
+        add_type("\x7f\x7e", "\x7f");
+        add_type("", "");
+        t.m.nmemories = 1;
+        t.m.ntables = 1;
+        t.tables[0].elem = FREF;
+        t.m.nglobals = 1;
+        t.globals[0].type = I32;
+        t.globals[0].mutable_ = 1;
+        t.m.has_data_count = 1;
+        t.m.data_count = 1;
+        t.m.nelems = 1;
+        t.elems[0].type = FREF;
+        t.declared[0] = 3;
+        uint8_t body[64];
+        const uint8_t *pre = prefixes[iter % 3];
+        size_t np = pre[0] ? 3 : 1, n = np + 1 + (size_t)(iter % 48);
+        memcpy(body, pre, np);
+        for (size_t i = np; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            uint8_t b = (uint8_t)(seed >> 16);
+            /* bias towards small immediates and common opcodes */
+            body[i] = (seed >> 8) % 3 == 0 ? (uint8_t)(b % 4) : b;
+        }
+        body[n - 1] = 0x0b;
+        add_func((uint32_t)(iter & 1), body, n);
+        add_func(1, (const uint8_t[]){0x00, 0x0b}, 2);
+        graft_result r = compile();
+        CHECK(r == GRAFT_OK || r == GRAFT_ERR_INVALID || r == GRAFT_ERR_MALFORMED);
+        if (r == GRAFT_OK) {
+            ndumped = 0;
+            graft__code_dump(t.defs[0].code, ident, collect, NULL);
+        }
+    }
+}
+
+int main(void)
+{
+    for (int i = 0; i < GR_IOP_COUNT_; i++) ident[i] = i;
+    if (graft_env_new(NULL, &env) != GRAFT_OK) return 1;
+    test_golden_basic();
+    test_golden_locals();
+    test_golden_blocks();
+    test_golden_loop_if();
+    test_golden_calls();
+    test_errors_types();
+    test_errors_indices();
+    test_errors_malformed();
+    test_many_locals();
+    test_random_bodies();
+    reset();
+    graft__arena_free_all(&t.m.arena);
+    graft_alloc_stats st;
+    graft_env_stats(env, &st);
+    CHECK_EQ_INT(st.in_use, sizeof(graft_env)); /* the env itself; no scratch left */
+    graft_env_free(env);
+    TEST_MAIN_END();
+}
