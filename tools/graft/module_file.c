@@ -3,7 +3,8 @@
  *
  * Messages go to stderr prefixed "graft: ". A load error shows the
  * engine's message (catalogue text and details) and, when the engine knows
- * it, the byte offset in the file, in hex like wasm-objdump's offsets. */
+ * it and the details do not already say it, the byte offset in the file,
+ * in hex like wasm-objdump's offsets. */
 #include "cli.h"
 
 #include <errno.h>
@@ -72,9 +73,15 @@ bool cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len)
 void cli_print_load_error(const char *path, const graft_env *env)
 {
     const graft_error *e = graft_env_error(env);
-    if (e->offset != GRAFT_NO_OFFSET)
-        cli_error("%s: %s (at byte offset 0x%llx)", path, e->message,
-                  (unsigned long long)e->offset);
+    char where[40] = "";
+    if (e->offset != GRAFT_NO_OFFSET) {
+        /* the engine's details may name the offset already; say it once */
+        snprintf(where, sizeof where, "offset 0x%llx", (unsigned long long)e->offset);
+        if (strstr(e->message, where))
+            where[0] = '\0';
+    }
+    if (where[0])
+        cli_error("%s: %s (at byte %s)", path, e->message, where);
     else
         cli_error("%s: %s", path, e->message);
 }
