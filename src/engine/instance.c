@@ -17,8 +17,7 @@
  *
  * Data structure: a graft_instance holds one array per index space, the
  * imports first, pointing at objects in the store, plus per-segment state
- * (evaluated element references, live sizes that drop to 0) and the
- * module's types as graft_valtype arrays for graft_func_type.
+ * (evaluated element references, live sizes that drop to 0).
  *
  * Ownership: the instance and every object made for it are adopted by the
  * store as soon as they exist, so on any failure the store still frees
@@ -155,9 +154,6 @@ static graft_result alloc_instance(graft_store *s, const graft_module *m, graft_
     inst->module = m;
     graft__store_adopt(s, &inst->obj, GR_OBJ_INSTANCE);
     *out = inst;
-    size_t nvaltypes = 0;
-    for (uint32_t i = 0; i < m->ntypes; i++)
-        nvaltypes += (size_t)m->types[i].nparams + m->types[i].nresults;
     inst->funcs = graft__calloc(env, m->nfuncs, sizeof *inst->funcs);
     inst->tables = graft__calloc(env, m->ntables, sizeof *inst->tables);
     inst->memories = graft__calloc(env, m->nmemories, sizeof *inst->memories);
@@ -165,16 +161,9 @@ static graft_result alloc_instance(graft_store *s, const graft_module *m, graft_
     inst->elem_refs = graft__calloc(env, m->nelems, sizeof *inst->elem_refs);
     inst->elem_sizes = graft__calloc(env, m->nelems, sizeof *inst->elem_sizes);
     inst->data_sizes = graft__calloc(env, m->ndatas, sizeof *inst->data_sizes);
-    inst->valtypes = graft__calloc(env, nvaltypes, sizeof *inst->valtypes);
     if (!inst->funcs || !inst->tables || !inst->memories || !inst->globals || !inst->elem_refs ||
-        !inst->elem_sizes || !inst->data_sizes || !inst->valtypes)
+        !inst->elem_sizes || !inst->data_sizes)
         return out_of_memory(s, "instance");
-    graft_valtype *vt = inst->valtypes;
-    for (uint32_t i = 0; i < m->ntypes; i++) {
-        const gr_functype *t = &m->types[i];
-        for (uint32_t k = 0; k < t->nparams; k++) *vt++ = (graft_valtype)t->params[k];
-        for (uint32_t k = 0; k < t->nresults; k++) *vt++ = (graft_valtype)t->results[k];
-    }
     return GRAFT_OK;
 }
 
@@ -182,32 +171,19 @@ static graft_result alloc_instance(graft_store *s, const graft_module *m, graft_
 static graft_result alloc_funcs(graft_store *s, graft_instance *inst)
 {
     const graft_module *m = inst->module;
-    /* Where each type's graft_valtype view starts in inst->valtypes. */
-    size_t *first = graft__calloc(s->env, m->ntypes, sizeof *first);
-    if (!first) return out_of_memory(s, "instance");
-    size_t at = 0;
-    for (uint32_t k = 0; k < m->ntypes; k++) {
-        first[k] = at;
-        at += (size_t)m->types[k].nparams + m->types[k].nresults;
-    }
-    graft_result r = GRAFT_OK;
     for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
         uint32_t ti = m->func_types[i];
         graft_func *f = graft__calloc(s->env, 1, sizeof *f);
-        if (!f) {
-            r = out_of_memory(s, "function");
-            break;
-        }
+        if (!f) return out_of_memory(s, "function");
         f->store = s;
         f->type = &m->types[ti];
         f->inst = inst;
         f->code = m->func_defs[i - m->nimported_funcs].code;
-        f->valtypes = inst->valtypes + first[ti];
+        f->valtypes = m->pub_types[ti].params;
         graft__store_adopt(s, &f->obj, GR_OBJ_FUNC);
         inst->funcs[i] = f;
     }
-    graft__free(s->env, first, (size_t)m->ntypes * sizeof *first);
-    return r;
+    return GRAFT_OK;
 }
 
 /* Tables, memories and globals [spec 4.5.3.4-7]; global initializers see

@@ -3,17 +3,16 @@
  *
  * Data structure: a host graft_func carries an owned copy of its type
  * (host_type) and the same type as graft_valtype for graft_func_type, in
- * one heap block: n graft_valtype cells, then host_type's n bytes (params
- * first in both, n * (sizeof(graft_valtype) + 1) bytes); its hash is computed once here
- * so that call_indirect compares host and wasm types the same way. A
- * graft_global is one 8-byte cell plus its type; floats are kept as raw
- * bits so NaN payloads pass through unchanged.
+ * one heap block: n graft_valtype cells, then host_type's n bytes, params
+ * first in both (n * (sizeof(graft_valtype) + 1) bytes). The hash is
+ * computed once here so that call_indirect compares host and wasm types
+ * the same way. A graft_global is one 8-byte cell plus its type; floats
+ * are kept as raw bits so NaN payloads pass through unchanged.
  *
  * Ownership: the store owns both kinds of object (object list); store.c
  * frees the type block of host functions. */
 #include "runtime.h"
 
-#include <string.h>
 
 static int host_valtype_ok(graft_valtype t)
 {

@@ -39,8 +39,8 @@ struct graft_func {
     void *host_user;           /* passed to host */
     gr_functype host_type;     /* host functions: owned copy of the type */
     const graft_valtype *valtypes; /* the type as graft_valtype, params then
-                                  results, for graft_func_type; owned by the
-                                  instance (host functions: the block that
+                                  results, for graft_func_type: the module's
+                                  pub_types (host functions: the block that
                                   also holds host_type's arrays) */
 };
 
@@ -86,8 +86,6 @@ struct graft_instance {
     void ***elem_refs;         /* per elem segment: its references, evaluated */
     uint32_t *elem_sizes;      /* per elem segment: count, 0 once dropped */
     uint32_t *data_sizes;      /* per data segment: size, 0 once dropped */
-    graft_valtype *valtypes;   /* every module type's params then results,
-                                  in type order (graft_func_type's view) */
 };
 
 /* A registry binding (module, name) -> extern, for linking. */

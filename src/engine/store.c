@@ -97,10 +97,6 @@ static void free_object(graft_store *s, gr_object *o)
         graft__free(env, inst->elem_refs, (size_t)m->nelems * sizeof *inst->elem_refs);
         graft__free(env, inst->elem_sizes, (size_t)m->nelems * sizeof *inst->elem_sizes);
         graft__free(env, inst->data_sizes, (size_t)m->ndatas * sizeof *inst->data_sizes);
-        size_t nvaltypes = 0;
-        for (uint32_t i = 0; i < m->ntypes; i++)
-            nvaltypes += (size_t)m->types[i].nparams + m->types[i].nresults;
-        graft__free(env, inst->valtypes, nvaltypes * sizeof *inst->valtypes);
         graft__free(env, inst, sizeof *inst);
         break;
     }

@@ -798,6 +798,92 @@ done:
     free_all(s, env, base);
 }
 
+/* (func $outer (export "f") call $inner) (func $inner unreachable)
+ * (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1
+ * i32.add), with a name section; with_start makes $inner the start. */
+static void code_module(wbuf *w, int with_start)
+{
+    wbuf sec;
+    header(w);
+    sec.n = 0; /* types: [] -> [], [i32 i32] -> [i32] */
+    putu(&sec, 2);
+    put1(&sec, 0x60); putu(&sec, 0); putu(&sec, 0);
+    put1(&sec, 0x60); putu(&sec, 2); put1(&sec, 0x7F); put1(&sec, 0x7F);
+    putu(&sec, 1); put1(&sec, 0x7F);
+    section(w, 1, &sec);
+    sec.n = 0;
+    putu(&sec, 3); putu(&sec, 0); putu(&sec, 0); putu(&sec, 1);
+    section(w, 3, &sec);
+    sec.n = 0;
+    putu(&sec, 2);
+    putname(&sec, "f", 1); put1(&sec, 0); putu(&sec, 0);
+    putname(&sec, "add", 3); put1(&sec, 0); putu(&sec, 2);
+    section(w, 7, &sec);
+    if (with_start) {
+        sec.n = 0;
+        putu(&sec, 1);
+        section(w, 8, &sec);
+    }
+    sec.n = 0;
+    putu(&sec, 3);
+    static const uint8_t b0[] = {0, 0x10, 1, 0x0B}, b1[] = {0, 0x00, 0x0B},
+                         b2[] = {0, 0x20, 0, 0x20, 1, 0x6A, 0x0B};
+    putu(&sec, sizeof b0); for (size_t i = 0; i < sizeof b0; i++) put1(&sec, b0[i]);
+    putu(&sec, sizeof b1); for (size_t i = 0; i < sizeof b1; i++) put1(&sec, b1[i]);
+    putu(&sec, sizeof b2); for (size_t i = 0; i < sizeof b2; i++) put1(&sec, b2[i]);
+    section(w, 10, &sec);
+    wbuf names = {.n = 0}, sub = {.n = 0};
+    putu(&sub, 2);
+    putu(&sub, 0); putname(&sub, "outer", 5);
+    putu(&sub, 1); putname(&sub, "inner", 5);
+    putname(&names, "name", 4);
+    section(&names, 1, &sub);
+    section(w, 0, &names);
+}
+
+static void test_call_wasm_and_backtrace(void)
+{
+    graft_env *env = new_env(0);
+    size_t base = in_use(env);
+    graft_store *s = new_store(env, NULL);
+    wbuf w;
+    graft_module *m = NULL;
+    graft_instance *inst = NULL;
+    code_module(&w, 0);
+    if (!load(env, &w, &m)) goto done;
+    keep(m);
+    CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
+    if (!inst) goto done;
+    graft_func *add = graft_instance_func(inst, "add");
+    graft_functype ft;
+    graft_func_type(add, &ft);
+    CHECK(ft.nparams == 2 && ft.nresults == 1 && ft.params[0] == GRAFT_I32 &&
+          ft.results[0] == GRAFT_I32);
+    graft_val args[2] = {i32v(40), i32v(2)}, res[1];
+    graft_result r = graft_call(add, args, 2, res, 1);
+    if (interp_missing(s, r)) goto done;
+    CHECK_EQ_INT(r, GRAFT_OK);
+    CHECK_EQ_INT(res[0].of.i32, 42);
+    CHECK_EQ_INT(graft_call(graft_instance_func(inst, "f"), NULL, 0, NULL, 0), GRAFT_ERR_TRAP);
+    const graft_error *e = graft_store_error(s);
+    CHECK_EQ_STR(e->message, "unreachable");
+    CHECK_EQ_INT(e->func_index, 1);
+    CHECK_PREFIX(e->backtrace, "  #0 inner at wasm offset 0x");
+    CHECK(strstr(e->backtrace, "\n  #1 outer at wasm offset 0x") != NULL);
+    CHECK(s->stack_top == s->stack && s->nframes == 0);
+
+    /* A trapping start function: no instance, the trap's text. */
+    code_module(&w, 1);
+    if (!load(env, &w, &m)) goto done;
+    keep(m);
+    inst = NULL;
+    CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_ERR_TRAP);
+    CHECK(inst == NULL);
+    CHECK_EQ_STR(graft_store_error(s)->message, "unreachable");
+done:
+    free_all(s, env, base);
+}
+
 int main(void)
 {
     test_store_defaults();
@@ -816,6 +902,7 @@ int main(void)
     test_hostile_sizes();
 
     test_call_host();
+    test_call_wasm_and_backtrace();
     if (skipped) printf("SKIP: %d parts wait for the decoder or interpreter\n", skipped);
     TEST_MAIN_END();
 }
