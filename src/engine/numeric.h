@@ -209,11 +209,20 @@ static inline double gr_fmax64(double a, double b)
     return a > b ? a : b;
 }
 
-/* Round half to even. rint/nearbyint do exactly that in the default
- * rounding mode, which the engine never changes; they also keep the sign of
- * a zero result (-0.4 -> -0), as the spec requires. */
-static inline float gr_fnearest32(float a) { return nearbyintf(a); }
-static inline double gr_fnearest64(double a) { return nearbyint(a); }
+/* Rounding to an integral value [spec 4.3.3 fceil, ffloor, ftrunc,
+ * fnearest]. A NaN result must be an arithmetic (quiet) NaN, but compilers
+ * inline these as bit tricks that hand a signalling NaN back unchanged, so
+ * NaN goes through an addition, which quiets it. nearbyint rounds half to
+ * even in the default rounding mode, which the engine never changes, and
+ * keeps the sign of a zero result (-0.4 -> -0), as the spec requires. */
+static inline float gr_fceil32(float a) { return a != a ? a + a : ceilf(a); }
+static inline float gr_ffloor32(float a) { return a != a ? a + a : floorf(a); }
+static inline float gr_ftrunc32(float a) { return a != a ? a + a : truncf(a); }
+static inline float gr_fnearest32(float a) { return a != a ? a + a : nearbyintf(a); }
+static inline double gr_fceil64(double a) { return a != a ? a + a : ceil(a); }
+static inline double gr_ffloor64(double a) { return a != a ? a + a : floor(a); }
+static inline double gr_ftrunc64(double a) { return a != a ? a + a : trunc(a); }
+static inline double gr_fnearest64(double a) { return a != a ? a + a : nearbyint(a); }
 
 /* ---- Truncation range checks [spec 4.3.3 trunc] -------------------------
  * Each returns 1 when trunc(x) is representable in the target (x not NaN).

@@ -353,6 +353,14 @@ static void test_float(fixture *f)
     CHECK_EQ_U64((uint32_t)u64op(f, GR_IOP_f32_ceil, fbits(-0.5f)), nz);
     CHECK_EQ_U64((uint32_t)u64op(f, GR_IOP_f32_floor, fbits(-0.5f)), fbits(-1.0f));
     CHECK_EQ_U64((uint32_t)u64op(f, GR_IOP_f32_trunc, fbits(-1.5f)), fbits(-1.0f));
+    /* Rounding a signalling NaN must give a quiet (arithmetic) NaN. */
+    const gr_iop round32[4] = {GR_IOP_f32_ceil, GR_IOP_f32_floor, GR_IOP_f32_trunc, GR_IOP_f32_nearest};
+    const gr_iop round64[4] = {GR_IOP_f64_ceil, GR_IOP_f64_floor, GR_IOP_f64_trunc, GR_IOP_f64_nearest};
+    for (int i = 0; i < 4; i++) {
+        uint64_t r32 = u64op(f, round32[i], 0xFFA00000u), r64 = u64op(f, round64[i], 0x7FF4000000000000ull);
+        CHECK(is_nan32(r32) && (r32 & 0x00400000u));
+        CHECK(is_nan64(r64) && (r64 & 0x0008000000000000ull));
+    }
     CHECK_EQ_U64(u64op(f, GR_IOP_f64_sqrt, dbits(2.25)), dbits(1.5));
     CHECK(is_nan64(u64op(f, GR_IOP_f64_sqrt, dbits(-1.0))));
 
