@@ -41,7 +41,7 @@ static graft_result check_args(graft_store *s, const gr_functype *t, const graft
         return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                             "NULL argument or result array");
     for (size_t i = 0; i < nargs; i++) {
-        if ((gr_valtype)args[i].type != t->params[i] || (unsigned)args[i].type > 0xFF)
+        if (args[i].type != (graft_valtype)t->params[i])
             return graft__error(&s->err, GRAFT_E_VALUE_TYPE_MISMATCH, GRAFT_NO_OFFSET,
                                 GRAFT_NO_INDEX, "argument %zu: expected %s, got %s", i,
                                 valtype_name(t->params[i]),
