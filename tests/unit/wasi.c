@@ -29,6 +29,9 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -646,6 +649,80 @@ static void test_misc(graft_wasi *w)
     CHECK_EQ_INT(mem[OUT], GW_FILETYPE_DIRECTORY);
 }
 
+/* ---- links the guest plants, and a symlink swapped in mid-lookup ------------- */
+
+static void test_planted(graft_wasi *w)
+{
+    /* The guest may make a relative link that points out; following it is refused. */
+    uint64_t n1 = put_str(P1, "../outside/secret"), n2 = put_str(P2, "planted");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), 0);
+    CHECK_EQ_INT(open_at(w, 3, "planted", 0, RIGHTS_R, true, NULL), GW_ENOTCAPABLE);
+    n1 = put_str(P1, "..");
+    n2 = put_str(P2, "sub/up_dir");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), 0);
+    char text[64];
+    slurp(w, 3, "sub/up_dir/inner_file", text, sizeof text);   /* sub/.. is the root: fine */
+    CHECK_EQ_STR(text, "hello nested");
+    CHECK_EQ_INT(open_at(w, 3, "sub/up_dir/../outside/secret", 0, RIGHTS_R, true, NULL),
+                 GW_ENOTCAPABLE);
+    n1 = put_str(P1, "sub/up_dir/..");   /* a link to ".." used as a directory, then up */
+    CHECK_EQ_INT(CALL(w, "path_create_directory", 3, P1, n1), GW_ENOTCAPABLE);
+    static const char *const made[] = {"planted", "sub/up_dir"};
+    for (int i = 0; i < 2; i++) {
+        n1 = put_str(P1, made[i]);
+        CHECK_EQ_INT(CALL(w, "path_unlink_file", 3, P1, n1), 0);
+    }
+}
+
+typedef struct swapper {
+    atomic_int stop;     /* set by the main thread */
+    char a[PATH_MAX];    /* sandbox/swap */
+    char b[PATH_MAX];    /* sandbox/swap_other */
+} swapper;
+
+static void *swap_loop(void *arg)
+{
+    swapper *sw = arg;
+    while (!atomic_load(&sw->stop)) renameat2(AT_FDCWD, sw->a, AT_FDCWD, sw->b, RENAME_EXCHANGE);
+    return NULL;
+}
+
+/* sandbox/swap flips between a real directory and a link to ../outside while
+ * the guest opens swap/secret: it must read "inside" or be refused, never
+ * the outside secret. */
+static void test_swap_race(graft_wasi *w)
+{
+    host_mkdir("sandbox/swap");
+    host_write("sandbox/swap/secret", "inside");
+    host_symlink("../outside", "sandbox/swap_other");
+    swapper sw;
+    atomic_init(&sw.stop, 0);
+    host_path(sw.a, "sandbox/swap");
+    host_path(sw.b, "sandbox/swap_other");
+    pthread_t t;
+    if (pthread_create(&t, NULL, swap_loop, &sw) != 0) { CHECK(0); return; }
+    int inside = 0, refused = 0, leaked = 0;
+    for (int mode = 0; mode < 2; mode++) {
+        w->force_walk = mode == 1;
+        for (int i = 0; i < 3000; i++) {
+            uint32_t fd;
+            uint32_t e = open_at(w, 3, "swap/secret", 0, RIGHTS_R, true, &fd);
+            if (e) { refused++; continue; }
+            char text[64];
+            read_str(w, fd, text, sizeof text);
+            CALL(w, "fd_close", fd);
+            if (!strcmp(text, "inside")) inside++;
+            else leaked++;
+        }
+    }
+    w->force_walk = false;
+    atomic_store(&sw.stop, 1);
+    pthread_join(t, NULL);
+    printf("swap race: %d inside, %d refused, %d leaked\n", inside, refused, leaked);
+    CHECK_EQ_INT(leaked, 0);
+    CHECK(inside > 0);
+}
+
 /* ---- through the engine ----------------------------------------------------------
  * (module
  *   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -763,6 +840,7 @@ static void run_path_tests(graft_wasi *w, const char *list_dir_name)
     test_file_io(w);
     test_names(w);
     test_readdir(w, list_dir_name);
+    test_planted(w);
 }
 
 int main(void)
@@ -799,6 +877,7 @@ int main(void)
     test_stdio(w, in_p[1], out_p[0]);
     test_efault(w);
     test_fd_limit(w);
+    test_swap_race(w);
     test_engine(w, out_p[0]);
     graft_wasi_free(w);
     CHECK_EQ_INT(write(out_p[1], "x", 1), 1);   /* stdio stays the embedder's */
