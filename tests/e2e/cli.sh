@@ -55,6 +55,15 @@ done
 command_module trap '(unreachable)'
 printf '(module (func (export "f")))' > "$WORK/nostart.wat"
 wat2wasm "$WORK/nostart.wat" -o "$WORK/nostart.wasm"
+# a start function that traps; an import nobody provides; a WASI reactor
+printf '(module (func $s unreachable) (start $s) (func (export "_start")))' > "$WORK/starttrap.wat"
+wat2wasm "$WORK/starttrap.wat" -o "$WORK/starttrap.wasm"
+printf '(module (import "env" "missing" (func)) (func (export "_start")))' > "$WORK/unlinked.wat"
+wat2wasm "$WORK/unlinked.wat" -o "$WORK/unlinked.wasm"
+printf '(module (global $g (mut i32) (i32.const 0))
+  (func (export "_initialize") (global.set $g (i32.const 99)))
+  (func (export "get") (result i32) (global.get $g)))' > "$WORK/reactor.wat"
+wat2wasm "$WORK/reactor.wat" -o "$WORK/reactor.wasm"
 
 # ---- validate -----------------------------------------------------------------
 run validate_ok "$GRAFT" validate "$WORK/t.wasm"
@@ -100,6 +109,9 @@ check_grep inspect out '^  "name": [0-9]+ bytes$'
 check_grep inspect out '^  "graft-test": 5 bytes$'
 check_grep inspect out '^code section: [1-9][0-9]* bytes$'
 check_grep inspect out '^internal code: [1-9][0-9]* bytes$'
+run inspect_wasi "$GRAFT" inspect "$WORK/reactor.wasm"
+check_grep inspect_wasi out '^  func\[0\] "_initialize": \(\) -> \(\)$'
+check_grep inspect_wasi out '^globals: 0 imported, 1 defined$'
 run inspect_bad "$GRAFT" inspect "$WORK/badsection.wasm"
 check_rc inspect_bad 1
 
@@ -137,6 +149,8 @@ invoke id64_ninf 'f64:-inf' id64 "$T" -inf
 invoke id64_min 'f64:5e-324' id64 "$T" 5e-324
 invoke multi $'i32:-7\ni64:1099511627776\nf32:0.5\nf64:-1e+100' multi "$T"
 invoke count 'i32:1' count "$T"
+invoke reactor 'i32:99' get "$WORK/reactor.wasm"
+invoke reactor_init '' _initialize "$WORK/reactor.wasm"
 
 run invoke_arity "$GRAFT" run --invoke add "$T" 1
 check_rc invoke_arity 2
@@ -174,6 +188,12 @@ check_grep trap_overflow err '^graft: trap: integer overflow'
 run trap_start "$GRAFT" run "$WORK/trap.wasm"
 check_rc trap_start 134
 check_grep trap_start err '^graft: trap: unreachable'
+run trap_startsection "$GRAFT" run "$WORK/starttrap.wasm"
+check_rc trap_startsection 134
+check_grep trap_startsection err '^graft: trap: unreachable'
+run unlinked "$GRAFT" run "$WORK/unlinked.wasm"
+check_rc unlinked 126
+check_grep unlinked err 'cannot link: .*(env|missing)'
 
 # ---- exit codes ---------------------------------------------------------------------
 run ret "$GRAFT" run "$WORK/ret.wasm"

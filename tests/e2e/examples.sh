@@ -78,6 +78,7 @@ compare exit3 all -- exitcode
 compare exit0 all -- exitcode 0
 compare exit42_return all -- exitcode 42 return
 compare exit125 all -- exitcode 125
+compare abort out -- abort
 compare args all --env GREETING=hello --env "EMPTY=" --env "SPACED=a b  c" -- \
   args one "two words" "" "ünïcödé" '$GREETING' '$EMPTY' '$SPACED' '$HOME'
 compare args_none all -- args

@@ -61,7 +61,9 @@ run() {
       *) break ;;
     esac
   done
-  (cd "$cwd" && timeout 60 "$@" < "$input" > "$WORK/$name.out" 2> "$WORK/$name.err")
+  # the subshell's own stderr is dropped: bash reports a child killed by a
+  # signal ("Aborted") there, while the child's stderr goes to the file
+  (cd "$cwd" && timeout 60 "$@" < "$input" > "$WORK/$name.out" 2> "$WORK/$name.err") 2>/dev/null
   RC=$?
   if [ "$RC" -eq 124 ]; then
     echo "note: $name timed out after 60 s" >&2
