@@ -197,8 +197,8 @@ static graft_result call_host(graft_store *s, graft_func *f, gr_slot *fp, graft_
     fr->func = f;
     fr->pc = NULL;
     fr->fp = fp;
-    gr_slot *saved_top = s->stack_top;
-    s->stack_top = fp + host_slots(f);
+    gr_slot *saved_top = s->stack_top, *top = fp + host_slots(f);
+    if (top > saved_top) s->stack_top = top;
     graft_caller caller = {s, inst};
     graft__error_clear(&s->err);
     graft_result r = f->host(&caller, (graft_slot *)fp, f->host_user);
