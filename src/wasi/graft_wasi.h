@@ -11,7 +11,17 @@
  * Confinement: every path is resolved beneath its preopened directory
  * without a check-then-use race (openat2 with RESOLVE_BENEATH where the
  * kernel has it, else a component walk with O_NOFOLLOW). `..`, absolute
- * paths and symlinks that lead outside get ENOTCAPABLE.
+ * paths and symlinks that lead outside get ENOTCAPABLE (76), and so does
+ * creating a symlink whose target is absolute.
+ *
+ * Read-only preopens answer EROFS (69) to everything that would change the
+ * file system beneath them, checked before confinement: opening for
+ * writing, create, truncate, mkdir, rmdir, unlink, rename and link (either
+ * side), symlink, set times, set size, allocate, write. Files opened
+ * beneath one never carry write rights. Missing rights answer ENOTCAPABLE.
+ *
+ * Not implemented (they link and answer ENOSYS, 52): sock_accept,
+ * sock_recv, sock_send, sock_shutdown, proc_raise.
  *
  * Ownership: graft_wasi_new copies every string in the config; the caller
  * keeps its own. The graft_wasi must outlive the store it is defined in. */
@@ -25,7 +35,7 @@ typedef struct graft_wasi graft_wasi;
 typedef struct graft_wasi_preopen {
     const char *host_path;   /* directory on the host */
     const char *guest_path;  /* name the guest sees (e.g. "/data" or ".") */
-    bool read_only;          /* refuse every write, create, rename, unlink */
+    bool read_only;          /* refuse every write, create, rename, unlink (EROFS) */
 } graft_wasi_preopen;
 
 typedef struct graft_wasi_config {
@@ -35,7 +45,8 @@ typedef struct graft_wasi_config {
     int envc;
     const graft_wasi_preopen *preopens;
     int npreopens;
-    int stdin_fd;            /* host descriptors for guest fds 0, 1, 2 */
+    int stdin_fd;            /* host descriptors for guest fds 0, 1, 2 (-1: none);
+                                they stay the caller's: never closed here */
     int stdout_fd;
     int stderr_fd;
 } graft_wasi_config;
