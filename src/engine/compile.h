@@ -21,6 +21,11 @@
 #include "code.h"
 #include "reader.h"
 
+/* Functions may have up to this many locals (params included): more is
+ * malformed "too many locals" (the spec's bound is 2^32-1; ours keeps frame
+ * sizes sane while letting real-world functions with 50,000 locals compile). */
+#define GR_MAX_LOCALS 50000000u
+
 #define GR_UNKNOWN 0          /* operand type on a polymorphic stack */
 #define GR_NONE 0xFFFFFFFFu   /* no index / no fixup / no pc */
 

@@ -216,6 +216,13 @@ graft_result graft__validate_module(graft_module *m, gr_errbuf *err);
 graft_result graft__compile_module(graft_module *m, const uint8_t *bytes, size_t len,
                                    gr_errbuf *err);
 
+/* compile_scan.c: check only the binary format of the bodies of func_defs
+ * [first ..): the first malformed one's error, or GRAFT_OK (err untouched).
+ * For reporting malformed before invalid, as the reference decoder does;
+ * graft__compile_module already uses it after a body's validation error. */
+graft_result graft__compile_scan(const graft_module *m, const uint8_t *bytes, size_t len,
+                                 uint32_t first, gr_errbuf *err);
+
 /* Helpers shared by the phases (module.c). */
 const gr_functype *graft__func_type(const graft_module *m, uint32_t func_index);
 int graft__functype_eq(const gr_functype *a, const gr_functype *b);

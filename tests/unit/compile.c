@@ -451,7 +451,7 @@ static void test_errors_malformed(void)
     reset();
     ty = add_type("", "");
     FUNC(ty, 0x00, 0x41);
-    MALFORMED(UNEXPECTED_END, "unexpected end", -1);
+    MALFORMED(SECTION_END, "unexpected end of section or function", 2);
 
     reset();
     ty = add_type("", "");
@@ -466,8 +466,25 @@ static void test_errors_malformed(void)
     reset();
     ty = add_type("", "");
     t.m.nmemories = 1;
+    t.m.ndatas = 1;
     FUNC(ty, 0x00, 0xfc, 0x09, 0x00, 0x0b);
     MALFORMED(DATA_COUNT_REQUIRED, "data count section required", 1);
+    /* A segment that does not exist is the validation error (spec suite). */
+    t.m.ndatas = 0;
+    INVALID(UNKNOWN_DATA, "unknown data segment", 1);
+
+    /* Malformed wins over invalid, even in a later function. */
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x6a, 0x0b);                /* invalid: i32.add on nothing */
+    FUNC(ty, 0x00, 0x02, 0x0b, 0x0b);          /* block type 11, end, no final end */
+    MALFORMED(END_EXPECTED, "END opcode expected", -1);
+    CHECK_EQ_INT(err.pub.func_index, 1);
+    CHECK_EQ_U64(err.pub.offset, t.defs[1].body_offset + 4);
+    reset();
+    ty = add_type("", "");
+    FUNC(ty, 0x00, 0x10, 0x07, 0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x0b); /* both */
+    MALFORMED(INT_TOO_LONG, "integer representation too long", 4);
 
     reset();
     ty = add_type("", "");
