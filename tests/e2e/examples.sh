@@ -98,4 +98,13 @@ if cmp -s "$WORK/bigout.pipe.out" "$WORK/bigout.native.out"; then pass; else
   fail "bigout through a pipe: stdout differs from the native run's"
 fi
 
+# Input from a pipe rather than a file: reads return short counts and the
+# end comes only when the writer closes.
+(cd "$WORK" && cat input.txt | timeout 60 "$GRAFT" run "$EXAMPLES/stdin_stats.wasm" \
+  > stdin.pipe.out 2>&1)
+check_eq "stdin_stats from a pipe: exit status" "$?" 0
+if cmp -s "$WORK/stdin.pipe.out" "$WORK/stdin_stats.native.out"; then pass; else
+  fail "stdin_stats from a pipe: stdout differs from the native run's"
+fi
+
 finish

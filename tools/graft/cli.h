@@ -76,9 +76,21 @@ void cli_error(const char *fmt, ...)
  * returns false. *out_bytes is malloc'd; the caller frees it. */
 bool cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len);
 
-/* Print a load error held by env as "graft: <path>: <message> (at byte
- * offset 0x..)" on stderr. */
-void cli_print_load_error(const char *path, const graft_env *env);
+/* A module file read and loaded through its own env. */
+typedef struct cli_loaded {
+    uint8_t *bytes;          /* the file's contents (malloc'd) */
+    size_t len;              /* their size */
+    graft_env *env;          /* owns module */
+    graft_module *module;    /* loaded, validated, compiled */
+} cli_loaded;
+
+/* Read path and load it. Returns 0, or after printing why, the exit
+ * status: CLI_EXIT_USAGE when the file cannot be read, invalid_status when
+ * the module is malformed or invalid ("graft: <path>: <message> (at byte
+ * offset 0x..)"), CLI_EXIT_CANNOT_RUN when the engine fails otherwise.
+ * On failure nothing stays allocated. */
+int cli_load_module(const char *path, int invalid_status, cli_loaded *out);
+void cli_unload_module(cli_loaded *l);
 
 /* ---- values.c --------------------------------------------------------------- */
 

@@ -10,7 +10,6 @@
 #include "cli.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 static void print_name(const char *name, size_t len)
 {
@@ -163,43 +162,24 @@ int cli_cmd_inspect(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *path = argv[0];
-    uint8_t *bytes;
-    size_t len;
-    if (!cli_read_file(path, &bytes, &len))
-        return CLI_EXIT_USAGE;
-    int status = CLI_EXIT_CANNOT_RUN;
-    graft_env *env = NULL;
-    graft_module *m = NULL;
+    cli_loaded l;
+    int status = cli_load_module(path, CLI_EXIT_INVALID, &l);
+    if (status != 0)
+        return status;
     cli_layout layout;
     char err[256];
-    if (graft_env_new(NULL, &env) != GRAFT_OK) {
-        cli_error("cannot create the engine environment");
-        goto free_bytes;
-    }
-    graft_result r = graft_module_load(env, bytes, len, &m);
-    if (r != GRAFT_OK) {
-        cli_print_load_error(path, env);
-        status = (r == GRAFT_ERR_MALFORMED || r == GRAFT_ERR_INVALID) ? CLI_EXIT_INVALID
-                                                                       : CLI_EXIT_CANNOT_RUN;
-        goto free_env;
-    }
-    if (!cli_layout_read(bytes, len, &layout, err, sizeof err)) {
+    if (!cli_layout_read(l.bytes, l.len, &layout, err, sizeof err)) {
         cli_error("%s: %s", path, err);
-        goto free_module;
+        cli_unload_module(&l);
+        return CLI_EXIT_CANNOT_RUN;
     }
     uint32_t imported[4] = {0, 0, 0, 0};
-    printf("module: %s (%zu bytes)\n", path, len);
-    print_imports(m, imported);
-    print_exports(m);
-    print_definitions(m, &layout, imported);
-    print_sections(m, &layout);
+    printf("module: %s (%zu bytes)\n", path, l.len);
+    print_imports(l.module, imported);
+    print_exports(l.module);
+    print_definitions(l.module, &layout, imported);
+    print_sections(l.module, &layout);
     cli_layout_free(&layout);
-    status = CLI_EXIT_OK;
-free_module:
-    graft_module_free(m);
-free_env:
-    graft_env_free(env);
-free_bytes:
-    free(bytes);
-    return status;
+    cli_unload_module(&l);
+    return CLI_EXIT_OK;
 }

@@ -242,28 +242,18 @@ free_vals:
 static int run_module(const run_options *opts, int nwords, char **words)
 {
     const char *path = words[0];
-    uint8_t *bytes;
-    size_t len;
-    if (!cli_read_file(path, &bytes, &len))
-        return CLI_EXIT_USAGE;
-    int status = CLI_EXIT_CANNOT_RUN;
-    graft_env *env = NULL;
-    graft_module *m = NULL;
+    cli_loaded l;
+    int status = cli_load_module(path, CLI_EXIT_CANNOT_RUN, &l);
+    if (status != 0)
+        return status;
+    status = CLI_EXIT_CANNOT_RUN;
     graft_store *store = NULL;
     graft_wasi *wasi = NULL;
     graft_instance *inst = NULL;
     char err[512] = "";
-    if (graft_env_new(NULL, &env) != GRAFT_OK) {
-        cli_error("cannot create the engine environment");
-        goto free_bytes;
-    }
-    if (graft_module_load(env, bytes, len, &m) != GRAFT_OK) {
-        cli_print_load_error(path, env);
-        goto free_env;
-    }
-    if (graft_store_new(env, &opts->limits, &store) != GRAFT_OK) {
-        cli_error("cannot create a store: %s", graft_env_error(env)->message);
-        goto free_module;
+    if (graft_store_new(l.env, &opts->limits, &store) != GRAFT_OK) {
+        cli_error("cannot create a store: %s", graft_env_error(l.env)->message);
+        goto unload;
     }
     graft_wasi_config cfg = {
         .argv = (const char *const *)words, .argc = opts->invoke ? 1 : nwords,
@@ -271,7 +261,7 @@ static int run_module(const run_options *opts, int nwords, char **words)
         .preopens = opts->dirs, .npreopens = opts->ndirs,
         .stdin_fd = 0, .stdout_fd = 1, .stderr_fd = 2,
     };
-    graft_result r = graft_wasi_new(env, &cfg, &wasi, err, sizeof err);
+    graft_result r = graft_wasi_new(l.env, &cfg, &wasi, err, sizeof err);
     if (r != GRAFT_OK) {
         cli_error("cannot set up WASI: %s", err[0] ? err : graft_result_name(r));
         status = r == GRAFT_ERR_IO ? CLI_EXIT_USAGE : CLI_EXIT_CANNOT_RUN;
@@ -281,7 +271,7 @@ static int run_module(const run_options *opts, int nwords, char **words)
         cli_error("cannot bind WASI: %s", graft_store_error(store)->message);
         goto free_wasi;
     }
-    r = graft_instance_new(store, m, &inst);
+    r = graft_instance_new(store, l.module, &inst);
     if (r != GRAFT_OK)
         status = failure_status(store, r, path);
     else if (opts->invoke)
@@ -295,12 +285,8 @@ free_wasi:
     graft_wasi_free(wasi);
 free_store:
     graft_store_free(store);
-free_module:
-    graft_module_free(m);
-free_env:
-    graft_env_free(env);
-free_bytes:
-    free(bytes);
+unload:
+    cli_unload_module(&l);
     return status;
 }
 

@@ -70,7 +70,7 @@ bool cli_read_file(const char *path, uint8_t **out_bytes, size_t *out_len)
     return true;
 }
 
-void cli_print_load_error(const char *path, const graft_env *env)
+static void print_load_error(const char *path, const graft_env *env)
 {
     const graft_error *e = graft_env_error(env);
     char where[40] = "";
@@ -84,4 +84,32 @@ void cli_print_load_error(const char *path, const graft_env *env)
         cli_error("%s: %s (at byte %s)", path, e->message, where);
     else
         cli_error("%s: %s", path, e->message);
+}
+
+int cli_load_module(const char *path, int invalid_status, cli_loaded *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!cli_read_file(path, &out->bytes, &out->len))
+        return CLI_EXIT_USAGE;
+    if (graft_env_new(NULL, &out->env) != GRAFT_OK) {
+        cli_error("cannot create the engine environment");
+        cli_unload_module(out);
+        return CLI_EXIT_CANNOT_RUN;
+    }
+    graft_result r = graft_module_load(out->env, out->bytes, out->len, &out->module);
+    if (r != GRAFT_OK) {
+        print_load_error(path, out->env);
+        cli_unload_module(out);
+        return r == GRAFT_ERR_MALFORMED || r == GRAFT_ERR_INVALID ? invalid_status
+                                                                   : CLI_EXIT_CANNOT_RUN;
+    }
+    return 0;
+}
+
+void cli_unload_module(cli_loaded *l)
+{
+    graft_module_free(l->module);
+    graft_env_free(l->env);
+    free(l->bytes);
+    memset(l, 0, sizeof *l);
 }
