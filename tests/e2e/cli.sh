@@ -33,6 +33,8 @@ cat > "$WORK/t.wat" <<'WAT'
   (func $middle (call $inner))
   (func (export "boom") (call $middle))
   (func (export "exit_with") (param i32) (call $proc_exit (local.get 0)))
+  (func (export "refs") (result funcref externref) (ref.null func) (ref.null extern))
+  (func (export "isnull") (param externref) (result i32) (ref.is_null (local.get 0)))
   (func (export "count") (result i32)
     (global.set $counter (i32.add (global.get $counter) (i32.const 1)))
     (global.get $counter))
@@ -96,7 +98,7 @@ run inspect "$GRAFT" inspect "$WORK/t.wasm"
 check_rc inspect 0
 check_grep inspect out '^imports: 1$'
 check_grep inspect out '^  func\[0\] wasi_snapshot_preview1\.proc_exit: \(i32\) -> \(\)$'
-check_grep inspect out '^exports: 14$'
+check_grep inspect out '^exports: 16$'
 check_grep inspect out '^  func\[[0-9]+\] "add": \(i32, i32\) -> \(i32\)$'
 check_grep inspect out '^  func\[[0-9]+\] "multi": \(\) -> \(i32, i64, f32, f64\)$'
 check_grep inspect out '^  memory\[0\] "memory": min 1 pages, max 2 pages$'
@@ -104,7 +106,7 @@ check_grep inspect out '^  global\[1\] "answer": i64$'
 check_grep inspect out '^  memory\[0\]: min 1 pages, max 2 pages$'
 check_grep inspect out '^  table\[0\]: funcref min 3, no max$'
 check_grep inspect out '^  global\[0\]: mut i32$'
-check_grep inspect out '^functions: 15 \(1 imported, 14 defined\)$'
+check_grep inspect out '^functions: 17 \(1 imported, 16 defined\)$'
 check_grep inspect out '^  "name": [0-9]+ bytes$'
 check_grep inspect out '^  "graft-test": 5 bytes$'
 check_grep inspect out '^code section: [1-9][0-9]* bytes$'
@@ -149,6 +151,8 @@ invoke id64_ninf 'f64:-inf' id64 "$T" -inf
 invoke id64_min 'f64:5e-324' id64 "$T" 5e-324
 invoke multi $'i32:-7\ni64:1099511627776\nf32:0.5\nf64:-1e+100' multi "$T"
 invoke count 'i32:1' count "$T"
+invoke refs $'funcref:null\nexternref:null' refs "$T"
+invoke isnull 'i32:1' isnull "$T" null
 invoke reactor 'i32:99' get "$WORK/reactor.wasm"
 invoke reactor_init '' _initialize "$WORK/reactor.wasm"
 
