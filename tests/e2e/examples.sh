@@ -98,6 +98,17 @@ if cmp -s "$WORK/bigout.pipe.out" "$WORK/bigout.native.out"; then pass; else
   fail "bigout through a pipe: stdout differs from the native run's"
 fi
 
+# A reader that goes away early: graft, like the native program, dies of
+# SIGPIPE on the next write (status 141), having passed the first line on.
+for side in native wasm; do
+  if [ $side == native ]; then cmd=("$EXAMPLES/bigout.native"); else
+    cmd=("$GRAFT" run "$EXAMPLES/bigout.wasm"); fi
+  first=$(cd "$WORK" && timeout 60 "${cmd[@]}" 2>/dev/null | head -n 1; exit "${PIPESTATUS[0]}")
+  check_eq "bigout ($side) into a closed pipe: exit status" "$?" 141
+  check_eq "bigout ($side) into a closed pipe: first line" "$first" \
+    "line 000000: the quick brown fox jumps over the lazy dog 0"
+done
+
 # Input from a pipe rather than a file: reads return short counts and the
 # end comes only when the writer closes.
 (cd "$WORK" && cat input.txt | timeout 60 "$GRAFT" run "$EXAMPLES/stdin_stats.wasm" \
