@@ -75,6 +75,16 @@ static inline void st16(uint8_t *p, uint64_t x) { uint16_t v = LE16((uint16_t)x)
 static inline void st32(uint8_t *p, uint64_t x) { uint32_t v = LE32((uint32_t)x); memcpy(p, &v, 4); }
 static inline void st64(uint8_t *p, uint64_t x) { uint64_t v = LE64(x); memcpy(p, &v, 8); }
 
+/* ---- The step budget (runtime.h): 0 = unlimited, 1 = exhausted, n = n-1
+ * steps left. A stop-gap bound for tests and the fuzzer until fuel. ------ */
+#define STEP()                                              \
+    do {                                                    \
+        if (s->step_budget) {                               \
+            if (s->step_budget == 1) goto trap_steps;       \
+            s->step_budget--;                               \
+        }                                                   \
+    } while (0)
+
 /* ---- The interrupt flag (any thread or signal handler may set it) ------- */
 
 #if !defined(__STDC_NO_ATOMICS__)
@@ -305,6 +315,7 @@ dispatch:
     }
     OP(loop_check) {
         if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+        STEP();
         pc += 1;
         NEXT();
     }
@@ -762,6 +773,7 @@ dispatch:
      * which is where a trap here is reported. ---- */
 call_enter:
     if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+    STEP();
     if (fr + 1 >= frames_end) goto trap_stack;
     if (callee->code) {
         code = callee->code;
@@ -831,6 +843,9 @@ trap_stack:
 trap_interrupt:
     INTERRUPT_CLEAR(s);
     tc = GRAFT_E_TRAP_INTERRUPTED;
+    goto trap;
+trap_steps:
+    tc = GRAFT_E_TRAP_OUT_OF_FUEL;
     goto trap;
 trap:
     fr->pc = pc;

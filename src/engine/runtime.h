@@ -120,8 +120,9 @@ struct graft_store {
     uint32_t nframes;           /* frames in use */
     gr_atomic_flag interrupt;   /* set by graft_store_interrupt */
     uint64_t step_budget;       /* internal bound for tests and the fuzzer:
-                                   loop iterations plus calls left before the
-                                   call traps "out of fuel"; 0 = unlimited.
+                                   loop iterations plus calls: 0 = unlimited,
+                                   1 = exhausted (traps "out of fuel"), n =
+                                   n-1 steps left.
                                    Checked where interrupts are (loop_check,
                                    calls). The sandbox work replaces it with
                                    deterministic per-instruction fuel. */
