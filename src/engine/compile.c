@@ -317,17 +317,17 @@ static graft_result materialize_local(gr_cc *c, uint32_t x)
 
 static graft_result read_locals(gr_cc *c)
 {
-    uint32_t nruns;
+    uint32_t nruns = 0;
     uint64_t total = c->type->param_slots;
     c->at = gr_offset(&c->r);
-    graft_result rc = gr_read_u32(&c->r, &nruns, c->err, "local declaration count");
+    graft_result rc = cc_read_u32(&c->r, &nruns, c->err, "local declaration count");
     c->nruns = 0;
     for (uint32_t i = 0; rc == GRAFT_OK && i < nruns; i++) {
-        uint32_t count;
-        uint8_t t;
+        uint32_t count = 0;
+        uint8_t t = 0;
         c->at = gr_offset(&c->r);
-        rc = gr_read_u32(&c->r, &count, c->err, "local count");
-        if (rc == GRAFT_OK) rc = gr_read_u8(&c->r, &t, c->err, "local type");
+        rc = cc_read_u32(&c->r, &count, c->err, "local count");
+        if (rc == GRAFT_OK) rc = cc_read_u8(&c->r, &t, c->err, "local type");
         if (rc != GRAFT_OK) break;
         if (!graft__is_valtype(t))
             return graft__cc_fail(c, GRAFT_E_BAD_VALTYPE, "local type 0x%x", t);
@@ -371,7 +371,7 @@ static int local_type(const gr_cc *c, uint32_t x, uint8_t *out)
 static graft_result compile_num(gr_cc *c, const gr_op_info *info)
 {
     const gr_sig_info *s = &graft__sig_info[info->sig];
-    gr_ventry a, b;
+    gr_ventry a = {0}, b = {0};
     graft_result rc;
     if (s->nparams == 2) {
         rc = graft__cc_pop(c, s->params[1], &b);
@@ -389,8 +389,8 @@ static graft_result compile_num(gr_cc *c, const gr_op_info *info)
 /* The memory index byte of memory instructions [spec 5.4.6]. */
 static graft_result read_zero(gr_cc *c)
 {
-    uint8_t b;
-    graft_result rc = gr_read_u8(&c->r, &b, c->err, "memory index");
+    uint8_t b = 0;
+    graft_result rc = cc_read_u8(&c->r, &b, c->err, "memory index");
     if (rc == GRAFT_OK && b != 0)
         return graft__cc_fail(c, GRAFT_E_ZERO_BYTE, "memory index byte 0x%x", b);
     return rc;
@@ -405,9 +405,9 @@ static graft_result need_memory(gr_cc *c)
 /* A memarg [spec 5.4.6]; validates memory 0 and the alignment [spec 3.3.7]. */
 static graft_result read_memarg(gr_cc *c, unsigned natural, uint32_t *offset)
 {
-    uint32_t align;
-    graft_result rc = gr_read_u32(&c->r, &align, c->err, "memarg alignment");
-    if (rc == GRAFT_OK) rc = gr_read_u32(&c->r, offset, c->err, "memarg offset");
+    uint32_t align = 0;
+    graft_result rc = cc_read_u32(&c->r, &align, c->err, "memarg alignment");
+    if (rc == GRAFT_OK) rc = cc_read_u32(&c->r, offset, c->err, "memarg offset");
     if (rc == GRAFT_OK) rc = need_memory(c);
     if (rc == GRAFT_OK && align > natural)
         return graft__cc_fail(c, GRAFT_E_ALIGNMENT, "2^%u > 2^%u", align, natural);
@@ -418,8 +418,8 @@ static graft_result read_memarg(gr_cc *c, unsigned natural, uint32_t *offset)
 static graft_result compile_memop(gr_cc *c, const gr_op_info *info)
 {
     const gr_sig_info *s = &graft__sig_info[info->sig];
-    uint32_t off;
-    gr_ventry a, v;
+    uint32_t off = 0;
+    gr_ventry a = {0}, v = {0};
     graft_result rc = read_memarg(c, info->arg, &off);
     if (rc != GRAFT_OK) return rc;
     if (info->cls == GR_CLS_LOAD) {
@@ -442,22 +442,18 @@ static graft_result compile_const(gr_cc *c, gr_wasm_op op)
     uint8_t type = GRAFT_I32;
     graft_result rc;
     if (op == GR_OP_i32_const) {
-        int32_t v;
-        rc = gr_read_s32(&c->r, &v, c->err, "i32 constant");
-        bits = (uint32_t)v;
+        rc = cc_read_leb(&c->r, 32, 1, &bits, c->err, "i32 constant");
+        bits = (uint32_t)bits;
     } else if (op == GR_OP_i64_const) {
-        int64_t v;
-        rc = gr_read_s64(&c->r, &v, c->err, "i64 constant");
-        bits = (uint64_t)v;
+        rc = cc_read_leb(&c->r, 64, 1, &bits, c->err, "i64 constant");
         type = GRAFT_I64;
-    } else if (op == GR_OP_f32_const) {
-        uint32_t v;
-        rc = gr_read_fixed32(&c->r, &v, c->err, "f32 constant");
-        bits = v;
-        type = GRAFT_F32;
     } else {
-        rc = gr_read_fixed64(&c->r, &bits, c->err, "f64 constant");
-        type = GRAFT_F64;
+        /* Raw little-endian IEEE 754 bits [spec 5.2.3]. */
+        unsigned n = op == GR_OP_f32_const ? 4 : 8;
+        const uint8_t *p = NULL;
+        type = n == 4 ? GRAFT_F32 : GRAFT_F64;
+        rc = gr_read_bytes(&c->r, n, &p, c->err, n == 4 ? "f32 constant" : "f64 constant");
+        for (unsigned i = n; rc == GRAFT_OK && i-- > 0;) bits = bits << 8 | p[i];
     }
     if (rc == GRAFT_OK) rc = graft__cc_push(c, type);
     if (rc != GRAFT_OK || !gr_live(c)) return rc;
@@ -485,10 +481,10 @@ static graft_result write_local(gr_cc *c, const gr_ventry *v, uint32_t x)
 
 static graft_result compile_local(gr_cc *c, gr_wasm_op op)
 {
-    uint32_t x;
-    uint8_t t;
-    gr_ventry v;
-    graft_result rc = gr_read_u32(&c->r, &x, c->err, "local index");
+    uint32_t x = 0;
+    uint8_t t = 0;
+    gr_ventry v = {0};
+    graft_result rc = cc_read_u32(&c->r, &x, c->err, "local index");
     if (rc != GRAFT_OK) return rc;
     if (!local_type(c, x, &t)) return graft__cc_fail(c, GRAFT_E_UNKNOWN_LOCAL, "%u", x);
     if (op == GR_OP_local_get) {
@@ -514,9 +510,9 @@ static graft_result compile_local(gr_cc *c, gr_wasm_op op)
 
 static graft_result compile_global(gr_cc *c, gr_wasm_op op)
 {
-    uint32_t x;
-    gr_ventry v;
-    graft_result rc = gr_read_u32(&c->r, &x, c->err, "global index");
+    uint32_t x = 0;
+    gr_ventry v = {0};
+    graft_result rc = cc_read_u32(&c->r, &x, c->err, "global index");
     if (rc != GRAFT_OK) return rc;
     if (x >= c->m->nglobals) return graft__cc_fail(c, GRAFT_E_UNKNOWN_GLOBAL, "%u", x);
     const gr_globaltype *g = &c->m->global_types[x];
@@ -545,10 +541,10 @@ static graft_result compile_select(gr_cc *c, gr_wasm_op op)
     gr_ventry cond, v1, v2;
     graft_result rc = GRAFT_OK;
     if (op == GR_OP_select_t) {
-        uint32_t n;
-        rc = gr_read_u32(&c->r, &n, c->err, "select type count");
+        uint32_t n = 0;
+        rc = cc_read_u32(&c->r, &n, c->err, "select type count");
         for (uint32_t i = 0; rc == GRAFT_OK && i < n; i++) {
-            rc = gr_read_u8(&c->r, &want, c->err, "select type");
+            rc = cc_read_u8(&c->r, &want, c->err, "select type");
             if (rc == GRAFT_OK && !graft__is_valtype(want))
                 return graft__cc_fail(c, GRAFT_E_BAD_VALTYPE, "select type 0x%x", want);
         }
@@ -582,8 +578,8 @@ static graft_result compile_ref(gr_cc *c, gr_wasm_op op)
     graft_result rc;
     uint32_t x = 0;
     if (op == GR_OP_ref_null) {
-        uint8_t t;
-        rc = gr_read_u8(&c->r, &t, c->err, "reference type");
+        uint8_t t = 0;
+        rc = cc_read_u8(&c->r, &t, c->err, "reference type");
         if (rc != GRAFT_OK) return rc;
         if (!graft__is_reftype(t)) return graft__cc_fail(c, GRAFT_E_BAD_REFTYPE, "0x%x", t);
         rc = graft__cc_push(c, t);
@@ -591,7 +587,7 @@ static graft_result compile_ref(gr_cc *c, gr_wasm_op op)
         return graft__cc_emit_def(c, GR_IOP_ref_null, 1, (uint32_t[]){gr_hslot(c, c->nvals - 1)});
     }
     if (op == GR_OP_ref_is_null) {
-        gr_ventry v;
+        gr_ventry v = {0};
         rc = graft__cc_pop(c, GR_UNKNOWN, &v);
         if (rc != GRAFT_OK) return rc;
         if (v.type != GR_UNKNOWN && !graft__is_reftype(v.type))
@@ -601,7 +597,7 @@ static graft_result compile_ref(gr_cc *c, gr_wasm_op op)
         return graft__cc_emit_def(c, GR_IOP_ref_is_null, 2,
                                   (uint32_t[]){gr_hslot(c, c->nvals - 1), v.slot});
     }
-    rc = gr_read_u32(&c->r, &x, c->err, "function index");
+    rc = cc_read_u32(&c->r, &x, c->err, "function index");
     if (rc != GRAFT_OK) return rc;
     if (x >= c->m->nfuncs) return graft__cc_fail(c, GRAFT_E_UNKNOWN_FUNC, "%u", x);
     if (!c->m->declared_refs || !(c->m->declared_refs[x >> 3] >> (x & 7) & 1))
@@ -615,7 +611,7 @@ static graft_result compile_ref(gr_cc *c, gr_wasm_op op)
 
 static graft_result read_table(gr_cc *c, uint32_t *x)
 {
-    graft_result rc = gr_read_u32(&c->r, x, c->err, "table index");
+    graft_result rc = cc_read_u32(&c->r, x, c->err, "table index");
     if (rc == GRAFT_OK && *x >= c->m->ntables)
         return graft__cc_fail(c, GRAFT_E_UNKNOWN_TABLE, "%u", *x);
     return rc;
@@ -623,7 +619,7 @@ static graft_result read_table(gr_cc *c, uint32_t *x)
 
 static graft_result read_elem(gr_cc *c, uint32_t *x)
 {
-    graft_result rc = gr_read_u32(&c->r, x, c->err, "element segment index");
+    graft_result rc = cc_read_u32(&c->r, x, c->err, "element segment index");
     if (rc == GRAFT_OK && *x >= c->m->nelems)
         return graft__cc_fail(c, GRAFT_E_UNKNOWN_ELEM, "%u", *x);
     return rc;
@@ -642,8 +638,8 @@ static graft_result pop_n(gr_cc *c, uint32_t n, const uint8_t *types, gr_ventry 
 /* table.get/set/size/grow/fill: one table index. */
 static graft_result compile_table1(gr_cc *c, gr_wasm_op op)
 {
-    uint32_t x;
-    gr_ventry v[3];
+    uint32_t x = 0;
+    gr_ventry v[3] = {{0}};
     graft_result rc = read_table(c, &x);
     if (rc != GRAFT_OK) return rc;
     uint8_t et = c->m->tables[x].elem;
@@ -683,8 +679,8 @@ static graft_result compile_table1(gr_cc *c, gr_wasm_op op)
 static graft_result compile_table2(gr_cc *c, gr_wasm_op op)
 {
     static const uint8_t iii[3] = {GRAFT_I32, GRAFT_I32, GRAFT_I32};
-    uint32_t x, y;
-    gr_ventry v[3];
+    uint32_t x = 0, y = 0;
+    gr_ventry v[3] = {{0}};
     graft_result rc;
     if (op == GR_OP_elem_drop) {
         rc = read_elem(c, &x);
@@ -699,7 +695,7 @@ static graft_result compile_table2(gr_cc *c, gr_wasm_op op)
                                   type_name(c->m->tables[y].elem), type_name(c->m->tables[x].elem));
     } else {
         /* Binary order: element segment y, then table x [spec 5.4.5]. */
-        rc = gr_read_u32(&c->r, &y, c->err, "element segment index");
+        rc = cc_read_u32(&c->r, &y, c->err, "element segment index");
         if (rc == GRAFT_OK) rc = read_table(c, &x);
         if (rc == GRAFT_OK && y >= c->m->nelems)
             return graft__cc_fail(c, GRAFT_E_UNKNOWN_ELEM, "%u", y);
@@ -738,11 +734,11 @@ static graft_result check_data(gr_cc *c, uint32_t x)
 static graft_result compile_memory(gr_cc *c, gr_wasm_op op)
 {
     static const uint8_t iii[3] = {GRAFT_I32, GRAFT_I32, GRAFT_I32};
-    gr_ventry v[3];
+    gr_ventry v[3] = {{0}};
     uint32_t x = 0;
     int data = op == GR_OP_memory_init || op == GR_OP_data_drop;
     graft_result rc = GRAFT_OK;
-    if (data) rc = gr_read_u32(&c->r, &x, c->err, "data segment index");
+    if (data) rc = cc_read_u32(&c->r, &x, c->err, "data segment index");
     if (rc == GRAFT_OK && op != GR_OP_data_drop) rc = read_zero(c);
     if (rc == GRAFT_OK && op == GR_OP_memory_copy) rc = read_zero(c);
     if (rc == GRAFT_OK && op != GR_OP_data_drop) rc = need_memory(c);
@@ -785,7 +781,7 @@ static graft_result compile_special(gr_cc *c, gr_wasm_op op)
     case GR_OP_global_get: case GR_OP_global_set:
         return compile_global(c, op);
     case GR_OP_drop: {
-        gr_ventry v;
+        gr_ventry v = {0};
         return graft__cc_pop(c, GR_UNKNOWN, &v);
     }
     case GR_OP_select: case GR_OP_select_t:
@@ -808,7 +804,7 @@ static graft_result compile_special(gr_cc *c, gr_wasm_op op)
 static graft_result compile_body(gr_cc *c)
 {
     while (c->nctls > 0) {
-        uint8_t byte;
+        uint8_t byte = 0;
         uint32_t sub = 0;
         c->at = gr_offset(&c->r);
         if (gr_at_end(&c->r))
@@ -816,7 +812,7 @@ static graft_result compile_body(gr_cc *c)
                                   c->nctls);
         byte = *c->r.p++;
         if (byte == 0xFC) {
-            graft_result rc = gr_read_u32(&c->r, &sub, c->err, "opcode");
+            graft_result rc = cc_read_u32(&c->r, &sub, c->err, "opcode");
             if (rc != GRAFT_OK) return rc;
         }
         gr_wasm_op op = graft__op_lookup(byte, sub);

@@ -110,6 +110,36 @@ typedef struct gr_cc {
                                  instruction when it may be retargeted, or GR_NONE */
 } gr_cc;
 
+/* ---- Byte readers -------------------------------------------------------
+ * reader.h's readers, with the output always written (0 on error): at -O2
+ * GCC cannot see that graft__error never returns GRAFT_OK and would warn
+ * that the value may be unset after a successful read. */
+
+static inline graft_result cc_read_leb(gr_reader *r, unsigned bits, int is_signed, uint64_t *out,
+                                       gr_errbuf *err, const char *what)
+{
+    uint64_t v = 0;
+    graft_result rc = gr_read_leb(r, bits, is_signed, &v, err, what);
+    *out = rc == GRAFT_OK ? v : 0;
+    return rc;
+}
+
+static inline graft_result cc_read_u32(gr_reader *r, uint32_t *out, gr_errbuf *err,
+                                       const char *what)
+{
+    uint64_t v;
+    graft_result rc = cc_read_leb(r, 32, 0, &v, err, what);
+    *out = (uint32_t)v;
+    return rc;
+}
+
+static inline graft_result cc_read_u8(gr_reader *r, uint8_t *out, gr_errbuf *err,
+                                      const char *what)
+{
+    *out = 0;
+    return gr_read_u8(r, out, err, what);
+}
+
 /* ---- compile.c: shared helpers ------------------------------------------- */
 
 graft_result graft__cc_fail(gr_cc *c, graft_error_code code, const char *fmt, ...);

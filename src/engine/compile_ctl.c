@@ -32,9 +32,10 @@ static const gr_valtype one_type[] = {GRAFT_I32, GRAFT_I64, GRAFT_F32, GRAFT_F64
 /* A block type [spec 5.4.1]: empty (0x40), one value type, or a type index. */
 static graft_result read_blocktype(gr_cc *c, gr_ctl *f)
 {
-    int64_t v;
-    graft_result rc = gr_read_s33(&c->r, &v, c->err, "block type");
+    uint64_t bits;
+    graft_result rc = cc_read_leb(&c->r, 33, 1, &bits, c->err, "block type");
     if (rc != GRAFT_OK) return rc;
+    int64_t v = (int64_t)bits;
     f->nparams = f->nresults = 0;
     f->params = f->results = NULL;
     if (v >= 0) {
@@ -257,8 +258,8 @@ static graft_result compile_end(gr_cc *c)
 /* A label depth into a frame index. */
 static graft_result read_label(gr_cc *c, uint32_t *fi)
 {
-    uint32_t depth;
-    graft_result rc = gr_read_u32(&c->r, &depth, c->err, "label");
+    uint32_t depth = 0;
+    graft_result rc = cc_read_u32(&c->r, &depth, c->err, "label");
     if (rc != GRAFT_OK) return rc;
     if (depth >= c->nctls) return graft__cc_fail(c, GRAFT_E_UNKNOWN_LABEL, "%u", depth);
     *fi = c->nctls - 1 - depth;
@@ -267,7 +268,7 @@ static graft_result read_label(gr_cc *c, uint32_t *fi)
 
 static graft_result compile_br(gr_cc *c)
 {
-    uint32_t fi;
+    uint32_t fi = 0;
     const gr_valtype *types;
     graft_result rc = read_label(c, &fi);
     if (rc != GRAFT_OK) return rc;
@@ -283,7 +284,7 @@ static graft_result compile_br_if(gr_cc *c)
 {
     uint32_t fi, skip = GR_NONE;
     const gr_valtype *types;
-    gr_ventry cond;
+    gr_ventry cond = {0};
     graft_result rc = read_label(c, &fi);
     if (rc == GRAFT_OK) rc = graft__cc_pop(c, GRAFT_I32, &cond);
     if (rc != GRAFT_OK) return rc;
@@ -368,15 +369,15 @@ static graft_result emit_br_table(gr_cc *c, uint32_t cond, uint32_t nlabels, uin
 
 static graft_result compile_br_table(gr_cc *c)
 {
-    uint32_t n, arity;
-    gr_ventry cond;
-    graft_result rc = gr_read_u32(&c->r, &n, c->err, "br_table label count");
+    uint32_t n = 0, arity = 0;
+    gr_ventry cond = {0};
+    graft_result rc = cc_read_u32(&c->r, &n, c->err, "br_table label count");
     if (rc != GRAFT_OK) return rc;
     if (n >= gr_remaining(&c->r)) return gr_eof(&c->r, c->err, "br_table labels");
     rc = graft__cc_grow(c, (void **)&c->depths, &c->depths_cap, (uint64_t)n + 1, sizeof *c->depths);
     for (uint32_t k = 0; k <= n && rc == GRAFT_OK; k++) {
-        uint32_t depth;
-        rc = gr_read_u32(&c->r, &depth, c->err, "br_table label");
+        uint32_t depth = 0;
+        rc = cc_read_u32(&c->r, &depth, c->err, "br_table label");
         c->depths[k] = depth;  /* a depth here, a frame index after the checks */
     }
     if (rc == GRAFT_OK) rc = graft__cc_pop(c, GRAFT_I32, &cond);
@@ -423,8 +424,8 @@ static graft_result finish_call(gr_cc *c, const gr_functype *t, gr_iop op, uint3
 
 static graft_result compile_call(gr_cc *c)
 {
-    uint32_t x;
-    graft_result rc = gr_read_u32(&c->r, &x, c->err, "function index");
+    uint32_t x = 0;
+    graft_result rc = cc_read_u32(&c->r, &x, c->err, "function index");
     if (rc != GRAFT_OK) return rc;
     if (x >= c->m->nfuncs) return graft__cc_fail(c, GRAFT_E_UNKNOWN_FUNC, "%u", x);
     uint32_t tx = c->m->func_types[x];
@@ -435,10 +436,10 @@ static graft_result compile_call(gr_cc *c)
 
 static graft_result compile_call_indirect(gr_cc *c)
 {
-    uint32_t y, x;
-    gr_ventry elem;
-    graft_result rc = gr_read_u32(&c->r, &y, c->err, "type index");
-    if (rc == GRAFT_OK) rc = gr_read_u32(&c->r, &x, c->err, "table index");
+    uint32_t y = 0, x = 0;
+    gr_ventry elem = {0};
+    graft_result rc = cc_read_u32(&c->r, &y, c->err, "type index");
+    if (rc == GRAFT_OK) rc = cc_read_u32(&c->r, &x, c->err, "table index");
     if (rc != GRAFT_OK) return rc;
     if (x >= c->m->ntables) return graft__cc_fail(c, GRAFT_E_UNKNOWN_TABLE, "%u", x);
     if (y >= c->m->ntypes) return graft__cc_fail(c, GRAFT_E_UNKNOWN_TYPE, "%u", y);

@@ -28,8 +28,8 @@ static graft_result scan_fail(scan *s, graft_error_code code, const char *what)
 static graft_result scan_u32s(scan *s, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        uint32_t v;
-        graft_result rc = gr_read_u32(&s->r, &v, s->err, "immediate");
+        uint32_t v = 0;
+        graft_result rc = cc_read_u32(&s->r, &v, s->err, "immediate");
         if (rc != GRAFT_OK) return rc;
     }
     return GRAFT_OK;
@@ -37,8 +37,8 @@ static graft_result scan_u32s(scan *s, unsigned n)
 
 static graft_result scan_zero(scan *s)
 {
-    uint8_t b;
-    graft_result rc = gr_read_u8(&s->r, &b, s->err, "memory index");
+    uint8_t b = 0;
+    graft_result rc = cc_read_u8(&s->r, &b, s->err, "memory index");
     if (rc == GRAFT_OK && b != 0) return scan_fail(s, GRAFT_E_ZERO_BYTE, "memory index");
     return rc;
 }
@@ -48,8 +48,8 @@ static graft_result scan_zero(scan *s)
  * data segment", as the spec suite expects; see compile.c). */
 static graft_result scan_data(scan *s)
 {
-    uint32_t x;
-    graft_result rc = gr_read_u32(&s->r, &x, s->err, "data segment index");
+    uint32_t x = 0;
+    graft_result rc = cc_read_u32(&s->r, &x, s->err, "data segment index");
     if (rc == GRAFT_OK && !s->m->has_data_count && x < s->m->ndatas)
         return scan_fail(s, GRAFT_E_DATA_COUNT_REQUIRED, "memory.init or data.drop");
     return rc;
@@ -57,8 +57,9 @@ static graft_result scan_data(scan *s)
 
 static graft_result scan_blocktype(scan *s)
 {
-    int64_t v;
-    graft_result rc = gr_read_s33(&s->r, &v, s->err, "block type");
+    uint64_t bits;
+    graft_result rc = cc_read_leb(&s->r, 33, 1, &bits, s->err, "block type");
+    int64_t v = (int64_t)bits;
     if (rc != GRAFT_OK || v >= 0 || v == -64) return rc;
     if (v >= -64 && graft__is_valtype((gr_valtype)(v & 0x7F))) return GRAFT_OK;
     return scan_fail(s, GRAFT_E_BAD_VALTYPE, "block type");
@@ -66,7 +67,7 @@ static graft_result scan_blocktype(scan *s)
 
 static graft_result scan_immediates(scan *s, gr_imm_kind imm)
 {
-    uint8_t b;
+    uint8_t b = 0;
     graft_result rc;
     switch (imm) {
     case GR_IMM_NONE: return GRAFT_OK;
@@ -77,8 +78,8 @@ static graft_result scan_immediates(scan *s, gr_imm_kind imm)
     case GR_IMM_CALLIND: case GR_IMM_MEMARG: case GR_IMM_ELEM_TABLE: case GR_IMM_TABLE_TABLE:
         return scan_u32s(s, 2);
     case GR_IMM_BRTABLE: {
-        uint32_t n;
-        rc = gr_read_u32(&s->r, &n, s->err, "br_table label count");
+        uint32_t n = 0;
+        rc = cc_read_u32(&s->r, &n, s->err, "br_table label count");
         if (rc != GRAFT_OK) return rc;
         for (uint64_t k = 0; k <= n && rc == GRAFT_OK; k++) rc = scan_u32s(s, 1);
         return rc;
@@ -91,32 +92,24 @@ static graft_result scan_immediates(scan *s, gr_imm_kind imm)
     case GR_IMM_DATA_MEM:
         rc = scan_data(s);
         return rc == GRAFT_OK ? scan_zero(s) : rc;
-    case GR_IMM_I32: {
-        int32_t v;
-        return gr_read_s32(&s->r, &v, s->err, "i32 constant");
+    case GR_IMM_I32: case GR_IMM_I64: {
+        uint64_t v;
+        return cc_read_leb(&s->r, imm == GR_IMM_I32 ? 32 : 64, 1, &v, s->err, "constant");
     }
-    case GR_IMM_I64: {
-        int64_t v;
-        return gr_read_s64(&s->r, &v, s->err, "i64 constant");
-    }
-    case GR_IMM_F32: {
-        const uint8_t *p;
-        return gr_read_bytes(&s->r, 4, &p, s->err, "f32 constant");
-    }
-    case GR_IMM_F64: {
-        const uint8_t *p;
-        return gr_read_bytes(&s->r, 8, &p, s->err, "f64 constant");
+    case GR_IMM_F32: case GR_IMM_F64: {
+        const uint8_t *p = NULL;
+        return gr_read_bytes(&s->r, imm == GR_IMM_F32 ? 4 : 8, &p, s->err, "constant");
     }
     case GR_IMM_REFTYPE:
-        rc = gr_read_u8(&s->r, &b, s->err, "reference type");
+        rc = cc_read_u8(&s->r, &b, s->err, "reference type");
         if (rc == GRAFT_OK && !graft__is_reftype(b))
             return scan_fail(s, GRAFT_E_BAD_REFTYPE, "ref.null");
         return rc;
     case GR_IMM_SELECTT: {
-        uint32_t n;
-        rc = gr_read_u32(&s->r, &n, s->err, "select type count");
+        uint32_t n = 0;
+        rc = cc_read_u32(&s->r, &n, s->err, "select type count");
         for (uint32_t i = 0; i < n && rc == GRAFT_OK; i++) {
-            rc = gr_read_u8(&s->r, &b, s->err, "select type");
+            rc = cc_read_u8(&s->r, &b, s->err, "select type");
             if (rc == GRAFT_OK && !graft__is_valtype(b))
                 return scan_fail(s, GRAFT_E_BAD_VALTYPE, "select type");
         }
@@ -128,16 +121,16 @@ static graft_result scan_immediates(scan *s, gr_imm_kind imm)
 
 static graft_result scan_locals(scan *s)
 {
-    uint32_t nruns;
+    uint32_t nruns = 0;
     uint64_t total = 0;
     s->at = gr_offset(&s->r);
-    graft_result rc = gr_read_u32(&s->r, &nruns, s->err, "local declaration count");
+    graft_result rc = cc_read_u32(&s->r, &nruns, s->err, "local declaration count");
     for (uint32_t i = 0; i < nruns && rc == GRAFT_OK; i++) {
-        uint32_t count;
-        uint8_t t;
+        uint32_t count = 0;
+        uint8_t t = 0;
         s->at = gr_offset(&s->r);
-        rc = gr_read_u32(&s->r, &count, s->err, "local count");
-        if (rc == GRAFT_OK) rc = gr_read_u8(&s->r, &t, s->err, "local type");
+        rc = cc_read_u32(&s->r, &count, s->err, "local count");
+        if (rc == GRAFT_OK) rc = cc_read_u8(&s->r, &t, s->err, "local type");
         if (rc != GRAFT_OK) break;
         if (!graft__is_valtype(t)) return scan_fail(s, GRAFT_E_BAD_VALTYPE, "local type");
         total += count;
@@ -153,13 +146,13 @@ static graft_result scan_body(scan *s)
     uint64_t depth = 1;
     graft_result rc = scan_locals(s);
     while (rc == GRAFT_OK && depth > 0) {
-        uint8_t byte;
+        uint8_t byte = 0;
         uint32_t sub = 0;
         s->at = gr_offset(&s->r);
         if (gr_at_end(&s->r)) return scan_fail(s, GRAFT_E_END_EXPECTED, "the body ends inside a block");
         byte = *s->r.p++;
         if (byte == 0xFC) {
-            rc = gr_read_u32(&s->r, &sub, s->err, "opcode");
+            rc = cc_read_u32(&s->r, &sub, s->err, "opcode");
             if (rc != GRAFT_OK) break;
         }
         gr_wasm_op op = graft__op_lookup(byte, sub);
