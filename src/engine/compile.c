@@ -210,6 +210,9 @@ static graft_result emit_raw(gr_cc *c, gr_iop op, int traps, uint32_t n, const u
 /* Internal instructions that trap or call get a pcmap entry. */
 static int iop_traps(gr_iop op)
 {
+    /* Loads and stores (all may trap) are consecutive rows of ops.def. */
+    _Static_assert(GR_IOP_i64_store32 - GR_IOP_i32_load == 22, "memory rows are contiguous");
+    if (op >= GR_IOP_i32_load && op <= GR_IOP_i64_store32) return 1;
     switch (op) {
     case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_call: case GR_IOP_call_indirect:
     case GR_IOP_table_get: case GR_IOP_table_set: case GR_IOP_table_fill: case GR_IOP_table_copy:

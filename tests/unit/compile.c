@@ -273,6 +273,80 @@ static void test_golden_calls(void)
                           "7: ret0\n");
 }
 
+static void test_golden_multi(void)
+{
+    /* Several results: retn from consecutive height slots. */
+    reset();
+    uint32_t ty = add_type("", "\x7f\x7e");
+    FUNC(ty, 0x00, 0x41, 0x01, 0x42, 0x02, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: const32 0, 1\n"
+                          "3: const64 1, 0x2\n"
+                          "7: retn 2, 0\n");
+
+    /* br_if out of the function with two results: the values are moved
+     * before the test, so both paths see them in place. */
+    reset();
+    ty = add_type("\x7f\x7e", "\x7f\x7e");
+    FUNC(ty, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x00, 0x0d, 0x00, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: copy 2, 0\n"
+                          "3: copy 3, 1\n"
+                          "6: br_unless 0, @12\n"
+                          "9: retn 2, 2\n"
+                          "12: retn 2, 2\n");
+
+    /* br_table targets that need copies or return go through stubs,
+     * one per label. */
+    reset();
+    ty = add_type("\x7f", "\x7f");
+    FUNC(ty, 0x00, 0x02, 0x7f, 0x20, 0x00, 0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x00, 0x0b, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: br_table 0, 2, @6, @11, @6\n"
+                          "6: copy 1, 0\n"
+                          "9: br @13\n"
+                          "11: ret1 0\n"
+                          "13: ret1 1\n");
+
+    /* Memory and call_indirect operands. */
+    reset();
+    ty = add_type("\x7f", "\x7f");
+    t.m.nmemories = 1;
+    t.m.ntables = 1;
+    t.tables[0].elem = FREF;
+    FUNC(ty, 0x00, 0x20, 0x00, 0x28, 0x02, 0x04, 0x20, 0x00, 0x11, 0x00, 0x00, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: i32_load 1, 0, 4\n"
+                          "4: call_indirect 0, 0, 0, 1\n"
+                          "9: ret1 1\n");
+    const gr_code *c = t.defs[0].code;
+    CHECK_EQ_INT(c->npcmap, 2);
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 4), t.defs[0].body_offset + 8);
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 9), t.defs[0].body_offset + 8);
+}
+
+/* Every allocation of a compile fails in turn: a clean resource error,
+ * never a crash or a leak (the final in_use check catches leaks). */
+static void test_alloc_failures(void)
+{
+    int finished = 0;
+    for (uint64_t k = 1; k < 200 && !finished; k++) {
+        reset();
+        uint32_t t2 = add_type("\x7f\x7f", "\x7f");
+        uint32_t t1 = add_type("\x7f", "\x7f");
+        FUNC(t2, 0x00, 0x20, 0x00, 0x0b);
+        FUNC(t1, 0x00, 0x02, 0x7f, 0x20, 0x00, 0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x00, 0x0b,
+             0x0b);
+        FUNC(t1, 0x00, 0x41, 0x07, 0x20, 0x00, 0x20, 0x00, 0x10, 0x00, 0x6a, 0x0b);
+        graft_env_fail_alloc_after(env, k);
+        graft_result r = compile();
+        graft_env_fail_alloc_after(env, 0);
+        CHECK(r == GRAFT_OK || r == GRAFT_ERR_RESOURCE);
+        finished = r == GRAFT_OK;
+    }
+    CHECK(finished);
+}
+
 /* ---- Validation errors ------------------------------------------------- */
 
 static void test_errors_types(void)
@@ -565,6 +639,8 @@ int main(void)
     test_golden_blocks();
     test_golden_loop_if();
     test_golden_calls();
+    test_golden_multi();
+    test_alloc_failures();
     test_errors_types();
     test_errors_indices();
     test_errors_malformed();
