@@ -24,8 +24,9 @@
  * GRAFT_E_SECTION_END ("unexpected end of section or function"), as
  * decode.c's section() does, because only it knows which one it is in.
  * `what` is a short noun phrase naming what was being read ("section size",
- * "type index"); it goes into the details text. On error *out is left
- * unchanged and the reader's position is unspecified (the caller stops). */
+ * "type index"); it goes into the details text. On error *out is zero (so
+ * no caller reads an unset value, and gcc -O2 can see that) and the
+ * reader's position is unspecified (the caller stops). */
 #ifndef GR_READER_H
 #define GR_READER_H
 
@@ -76,6 +77,7 @@ static inline graft_result gr_eof(const gr_reader *r, gr_errbuf *err, const char
 
 static inline graft_result gr_read_u8(gr_reader *r, uint8_t *out, gr_errbuf *err, const char *what)
 {
+    *out = 0;
     if (r->p >= r->end) return gr_eof(r, err, what);
     *out = *r->p++;
     return GRAFT_OK;
@@ -85,6 +87,7 @@ static inline graft_result gr_read_u8(gr_reader *r, uint8_t *out, gr_errbuf *err
 static inline graft_result gr_read_bytes(gr_reader *r, size_t n, const uint8_t **out,
                                          gr_errbuf *err, const char *what)
 {
+    *out = NULL;
     if (n > gr_remaining(r)) return gr_eof(r, err, what);
     *out = r->p;
     r->p += n;
@@ -123,6 +126,7 @@ static inline graft_result gr_read_leb(gr_reader *r, unsigned bits, int is_signe
     const unsigned max_bytes = (bits + 6) / 7;
     const uint64_t start = gr_offset(r);
     uint64_t v = 0;
+    *out = 0;
     unsigned shift = 0;
     for (unsigned i = 0;; i++) {
         uint8_t b;
@@ -169,9 +173,9 @@ static inline graft_result gr_read_leb(gr_reader *r, unsigned bits, int is_signe
 static inline graft_result gr_read_u32(gr_reader *r, uint32_t *out, gr_errbuf *err,
                                        const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0;
     graft_result rc = gr_read_leb(r, 32, 0, &v, err, what);
-    if (rc == GRAFT_OK) *out = (uint32_t)v;
+    *out = (uint32_t)v;
     return rc;
 }
 
@@ -179,9 +183,9 @@ static inline graft_result gr_read_u32(gr_reader *r, uint32_t *out, gr_errbuf *e
 static inline graft_result gr_read_s32(gr_reader *r, int32_t *out, gr_errbuf *err,
                                        const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0;
     graft_result rc = gr_read_leb(r, 32, 1, &v, err, what);
-    if (rc == GRAFT_OK) *out = (int32_t)(uint32_t)v;
+    *out = (int32_t)(uint32_t)v;
     return rc;
 }
 
@@ -190,9 +194,9 @@ static inline graft_result gr_read_s32(gr_reader *r, int32_t *out, gr_errbuf *er
 static inline graft_result gr_read_s33(gr_reader *r, int64_t *out, gr_errbuf *err,
                                        const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0;
     graft_result rc = gr_read_leb(r, 33, 1, &v, err, what);
-    if (rc == GRAFT_OK) *out = (int64_t)v;
+    *out = (int64_t)v;
     return rc;
 }
 
@@ -200,9 +204,9 @@ static inline graft_result gr_read_s33(gr_reader *r, int64_t *out, gr_errbuf *er
 static inline graft_result gr_read_s64(gr_reader *r, int64_t *out, gr_errbuf *err,
                                        const char *what)
 {
-    uint64_t v;
+    uint64_t v = 0;
     graft_result rc = gr_read_leb(r, 64, 1, &v, err, what);
-    if (rc == GRAFT_OK) *out = (int64_t)v;
+    *out = (int64_t)v;
     return rc;
 }
 

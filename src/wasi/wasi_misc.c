@@ -87,6 +87,7 @@ static uint32_t clock_now(uint64_t id, uint64_t *out)
 {
     clockid_t c;
     struct timespec ts;
+    *out = 0;
     if (!host_clock(id, &c)) return GW_EINVAL;
     if (clock_gettime(c, &ts) != 0) return graft_wasi__errno(errno);
     *out = ts_ns(&ts);

@@ -609,7 +609,7 @@ static int body_level_text(const char *text)
 
 static void spec_command(const char *dir, const char *line, tally *t)
 {
-    char type[64], file[256], text[256] = "", mtype[32] = "binary", path[1024];
+    char type[64], file[256], text[256] = "", mtype[32] = "binary", path[1400];
     if (!json_field(line, "type", type, sizeof type)) return;
     int is_module = strcmp(type, "module") == 0;
     int is_malformed = strcmp(type, "assert_malformed") == 0;
