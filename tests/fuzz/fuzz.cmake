@@ -2,7 +2,7 @@
 # the ctest below (label fuzz) replays the seed corpus and then runs a fixed
 # number of mutations from a fixed seed, so it is repeatable.
 add_executable(fuzz_engine ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_engine.c)
-target_include_directories(fuzz_engine PRIVATE ${CMAKE_SOURCE_DIR}/src/engine)
+target_include_directories(fuzz_engine PRIVATE ${CMAKE_SOURCE_DIR}/src/engine ${CMAKE_SOURCE_DIR}/tests)
 target_compile_options(fuzz_engine PRIVATE -fsanitize=fuzzer,address,undefined ${GRAFT_WARNINGS})
 target_link_options(fuzz_engine PRIVATE -fsanitize=fuzzer,address,undefined)
 target_link_libraries(fuzz_engine PRIVATE graft_static m)

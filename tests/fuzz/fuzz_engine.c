@@ -12,55 +12,9 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "zero_imports.h"
 
 #define STEP_BUDGET 20000
-
-static graft_result zero_results(graft_caller *c, graft_slot *slots, void *user)
-{
-    (void)c;
-    uint32_t n = (uint32_t)(uintptr_t)user;
-    for (uint32_t i = 0; i < n; i++) slots[i].raw = 0;
-    return GRAFT_OK;
-}
-
-static graft_val zero_of(graft_valtype t)
-{
-    graft_val v;
-    memset(&v, 0, sizeof v);
-    v.type = t;
-    return v;
-}
-
-/* Bind a host object for each import, matching its declared type. */
-static void provide_imports(graft_store *s, const graft_module *m)
-{
-    uint32_t n = graft_module_import_count(m);
-    for (uint32_t i = 0; i < n; i++) {
-        graft_extern_desc d;
-        graft_module_import(m, i, &d);
-        graft_extern ext;
-        memset(&ext, 0, sizeof ext);
-        ext.kind = d.kind;
-        graft_result r = GRAFT_ERR_API;
-        switch (d.kind) {
-        case GRAFT_EXTERN_FUNC:
-            r = graft_func_new_host(s, &d.func, zero_results, (void *)(uintptr_t)d.func.nresults,
-                                    &ext.of.func);
-            break;
-        case GRAFT_EXTERN_TABLE:
-            r = graft_table_new(s, d.elem_type, d.limits, &ext.of.table);
-            break;
-        case GRAFT_EXTERN_MEMORY:
-            r = graft_memory_new(s, d.limits, &ext.of.memory);
-            break;
-        case GRAFT_EXTERN_GLOBAL:
-            r = graft_global_new(s, d.global_type, d.global_mutable, zero_of(d.global_type),
-                                 &ext.of.global);
-            break;
-        }
-        if (r == GRAFT_OK) graft_store_define(s, d.module, d.module_len, d.name, d.name_len, ext);
-    }
-}
 
 static void call_exports(graft_store *s, graft_instance *inst, const graft_module *m)
 {
@@ -73,7 +27,7 @@ static void call_exports(graft_store *s, graft_instance *inst, const graft_modul
         if (graft_instance_export(inst, d.name, d.name_len, &ext) != GRAFT_OK) continue;
         graft_val args[16], results[16];
         if (d.func.nparams > 16 || d.func.nresults > 16) continue;
-        for (uint32_t k = 0; k < d.func.nparams; k++) args[k] = zero_of(d.func.params[k]);
+        for (uint32_t k = 0; k < d.func.nparams; k++) args[k] = zero_val(d.func.params[k]);
         s->step_budget = STEP_BUDGET;
         graft_call(ext.of.func, args, d.func.nparams, results, d.func.nresults);
     }
@@ -91,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         graft_store_limits lim = {200, 1 << 14, 16, 1 << 12};
         graft_store *s = NULL;
         if (graft_store_new(env, &lim, &s) == GRAFT_OK) {
-            provide_imports(s, m);
+            zero_imports(s, m);
             graft_instance *inst = NULL;
             s->step_budget = STEP_BUDGET;
             if (graft_instance_new(s, m, &inst) == GRAFT_OK) call_exports(s, inst, m);
