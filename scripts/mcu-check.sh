@@ -31,7 +31,7 @@ if [ -n "$bad_syms" ]; then
   echo "mcu-check: FAIL: symbols outside graft_: $bad_syms"; fail=1
 fi
 
-$CC "${CFLAGS[@]}" --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections \
+$CC "${CFLAGS[@]}" --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -Wl,-Map="$OUT/firmware.map" \
     "$SRC/tests/mcu/firmware.c" "$OUT/libgraft.a" -lm -o "$OUT/firmware.elf"
 if arm-none-eabi-nm "$OUT/firmware.elf" | awk '{print $NF}' | grep -qE '^(malloc|_malloc_r)$'; then
   echo "mcu-check: FAIL: the linked firmware contains malloc"; fail=1
@@ -40,8 +40,13 @@ fi
 lib_text=$(arm-none-eabi-size -t "$OUT/libgraft.a" | awk 'END {print $1}')
 echo "mcu-check: libgraft.a .text (all objects, before gc-sections): $lib_text bytes"
 arm-none-eabi-size "$OUT/firmware.elf" | sed 's/^/mcu-check: /'
-# The engine's share of the linked image: sizes of graft_ functions kept by the linker.
-eng=$(arm-none-eabi-nm -S --size-sort "$OUT/firmware.elf" | awk '$3 ~ /[tT]/ && $4 ~ /^graft_/ {s += strtonum("0x"$2)} END {print s+0}')
-echo "mcu-check: engine functions linked into firmware.elf: $eng bytes"
+# The engine's share of the linked image: the .text input sections from
+# libgraft.a that the linker kept (read from the map file).
+eng=0
+while read -r hex; do eng=$((eng + hex)); done < <(
+  awk '/^ \.text/ { if (NF >= 4) { print $3, $4 } else { name = 1; next } }
+       name == 1 { print $2, $3; name = 0 }' "$OUT/firmware.map" |
+  awk '$2 ~ /libgraft\.a/ {print $1}')
+echo "mcu-check: engine .text linked into firmware.elf (from the map): $eng bytes"
 if [ $fail -ne 0 ]; then exit 1; fi
 echo "mcu-check: ok (no malloc, only graft_ symbols, firmware links)"
