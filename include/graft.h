@@ -62,7 +62,8 @@ typedef enum graft_result {
     GRAFT_ERR_IO,        /* a host I/O operation failed */
     GRAFT_ERR_SECURITY,  /* refused by a capability or confinement check */
     GRAFT_ERR_API,       /* the embedder passed something wrong */
-    GRAFT_EXIT           /* the guest asked to exit (WASI proc_exit) */
+    GRAFT_EXIT,          /* the guest asked to exit (WASI proc_exit) */
+    GRAFT_SUSPENDED      /* out of fuel in suspend mode: add fuel and graft_resume */
 } graft_result;
 
 /* Fine-grained error codes, one per catalogue entry: GRAFT_E_TYPE_MISMATCH... */
@@ -154,7 +155,14 @@ typedef struct graft_env_config {
     void *alloc_user;      /* passed to alloc */
     size_t budget;         /* bytes across everything this env allocates,
                               linear memory included; 0 means unlimited */
+    uint32_t features;     /* GRAFT_FEATURE_* bits beyond WebAssembly 2.0; 0 = none */
 } graft_env_config;
+
+/* Proposals beyond 2.0, each off unless its bit is set in
+ * graft_env_config.features; modules that use a feature that is off fail to
+ * load exactly as a 2.0 engine would reject them. */
+#define GRAFT_FEATURE_TAIL_CALL 0x1u       /* return_call, return_call_indirect */
+#define GRAFT_FEATURE_EXTENDED_CONST 0x2u  /* i32/i64 add, sub, mul in constant expressions */
 
 /* Create an environment. cfg may be NULL for defaults. On failure *out is
  * NULL and the result says why (there is no handle to hold a message). */
@@ -272,6 +280,30 @@ GRAFT_API graft_env *graft_store_env(const graft_store *s);
 /* Ask the store's running call to stop at its next check (loop back-edge
  * or call). Safe from any thread and from signal handlers. */
 GRAFT_API void graft_store_interrupt(graft_store *s);
+
+/* ---- Fuel: deterministic metering (docs/engine.md, "Fuel") --------------
+ * One unit of fuel is one WebAssembly instruction executed; bulk operations
+ * and host functions charge for their work as documented. The count for a
+ * given module and input is the same on every platform and in every build. */
+
+typedef enum graft_fuel_mode {
+    GRAFT_FUEL_OFF = 0,    /* no metering (the default) */
+    GRAFT_FUEL_TRAP,       /* running out traps "out of fuel"; the store stays usable */
+    GRAFT_FUEL_SUSPEND     /* running out returns GRAFT_SUSPENDED; add fuel and
+                              graft_resume continues exactly where it stopped */
+} graft_fuel_mode;
+
+/* Set the store's fuel tank and what happens when it runs dry. */
+GRAFT_API void graft_store_set_fuel(graft_store *s, graft_fuel_mode mode, uint64_t fuel);
+GRAFT_API void graft_store_add_fuel(graft_store *s, uint64_t fuel);
+/* Fuel left in the tank, and fuel consumed since graft_store_set_fuel. */
+GRAFT_API uint64_t graft_store_fuel(const graft_store *s);
+GRAFT_API uint64_t graft_store_fuel_consumed(const graft_store *s);
+/* Continue a call that returned GRAFT_SUSPENDED, writing its results when it
+ * completes; it may suspend again. GRAFT_ERR_API when nothing is suspended. */
+GRAFT_API graft_result graft_resume(graft_store *s, graft_val *results, size_t nresults);
+/* Drop a suspended call; the store is then idle and usable. */
+GRAFT_API void graft_abandon(graft_store *s);
 
 /* ---- Host objects and the registry ------------------------------------ */
 

@@ -27,6 +27,7 @@ struct graft_env {
     graft_alloc_fn alloc;   /* the embedder's allocator (or the port default) */
     void *alloc_user;       /* its user pointer */
     size_t budget;          /* 0 = unlimited */
+    uint32_t features;      /* GRAFT_FEATURE_* bits enabled for loading */
     size_t in_use;          /* bytes currently allocated, linear memory included */
     size_t peak;            /* high-water mark of in_use */
     size_t failures;        /* refused requests */

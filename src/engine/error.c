@@ -40,6 +40,7 @@ const char *graft_result_name(graft_result r)
     case GRAFT_ERR_SECURITY: return "security refusal";
     case GRAFT_ERR_API: return "API misuse";
     case GRAFT_EXIT: return "exit";
+    case GRAFT_SUSPENDED: return "suspended";
     }
     return "unknown result";
 }
