@@ -13,7 +13,7 @@ CMAKE_COMMON := -DGRAFT_SPECTEST_DIR=$(SPECTEST)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build examples check demo fuzz clean \
-        check-debug check-release check-switch check-mcu check-fuzz
+        check-debug check-release check-switch check-mcu check-fuzz check-tsan
 
 all: build
 
@@ -28,7 +28,7 @@ examples: build
 	cmake --build build -j$(JOBS) --target examples
 
 check: deps
-	$(MAKE) check-debug check-release check-switch check-mcu check-fuzz
+	$(MAKE) check-debug check-release check-switch check-mcu check-fuzz check-tsan
 	@echo "make check: all passed"
 
 check-debug:
@@ -53,6 +53,13 @@ check-fuzz:
 	cmake --build build-fuzz -j$(JOBS) --target fuzz_engine
 	cd build-fuzz && ctest -L fuzz --output-on-failure
 
+# ThreadSanitizer over the tests that share a store between threads
+# (graft_store_interrupt from a timer thread): ctest label tsan.
+check-tsan:
+	CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DGRAFT_TSAN=ON $(CMAKE_COMMON) >/dev/null
+	cmake --build build-tsan -j$(JOBS) --target tsan_interrupt
+	cd build-tsan && ctest -L tsan --output-on-failure
+
 demo: deps examples
 	bash scripts/demo.sh build
 
@@ -63,4 +70,4 @@ fuzz:
 	build-fuzz/fuzz_engine -max_total_time=$(FUZZ_SECONDS) -timeout=10 build-fuzz/corpus $$(bash tests/fuzz/seeds.sh $(SPECTEST))
 
 clean:
-	rm -rf build build-switch build-debug build-fuzz build-mcu
+	rm -rf build build-switch build-debug build-fuzz build-mcu build-tsan

@@ -55,3 +55,30 @@ endforeach()
 if(GRAFT_FUZZ)
   include(${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz.cmake)
 endif()
+
+# ---- Sandbox limits: hostile and heavy modules, and the interrupt under TSan.
+# The hand-written guests in tests/fault/wat/ become .wasm in the build dir
+# through Debian's wat2wasm (wabt); the tests find them through
+# GRAFT_TEST_WASM_DIR. tests/tsan/ holds the threaded tests, label tsan:
+# `make check-tsan` runs them in build-tsan (clang, -DGRAFT_TSAN=ON).
+find_package(Threads REQUIRED)
+find_program(GRAFT_WAT2WASM wat2wasm REQUIRED)
+set(GRAFT_TEST_WASM_DIR ${CMAKE_BINARY_DIR}/test-wasm)
+set(graft_test_wasm)
+foreach(w healthy hostile)
+  add_custom_command(OUTPUT ${GRAFT_TEST_WASM_DIR}/${w}.wasm
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${GRAFT_TEST_WASM_DIR}
+    COMMAND ${GRAFT_WAT2WASM} ${CMAKE_SOURCE_DIR}/tests/fault/wat/${w}.wat
+            -o ${GRAFT_TEST_WASM_DIR}/${w}.wasm
+    DEPENDS ${CMAKE_SOURCE_DIR}/tests/fault/wat/${w}.wat VERBATIM)
+  list(APPEND graft_test_wasm ${GRAFT_TEST_WASM_DIR}/${w}.wasm)
+endforeach()
+add_custom_target(graft_test_wasm DEPENDS ${graft_test_wasm})
+graft_c_tests(tsan tsan)
+foreach(t fault_hostile fault_heavy tsan_interrupt)
+  if(TARGET ${t})
+    add_dependencies(${t} graft_test_wasm)
+    target_compile_definitions(${t} PRIVATE GRAFT_TEST_WASM_DIR="${GRAFT_TEST_WASM_DIR}")
+    target_link_libraries(${t} PRIVATE Threads::Threads)
+  endif()
+endforeach()

@@ -45,7 +45,7 @@ graft_result graft__cc_grow(gr_cc *c, void **buf, uint32_t *cap, uint64_t need, 
     while (ncap < need) ncap *= 2;
     if (ncap > GR_MAX_ENTRIES) ncap = GR_MAX_ENTRIES;
     void *p = graft__realloc(c->env, *buf, (size_t)*cap * elem, (size_t)ncap * elem);
-    if (!p) return graft__cc_fail(c, GRAFT_E_OUT_OF_MEMORY, "compiler scratch");
+    if (!p) return graft__oom(c->env, c->err, c->at, c->func_index, "compiler scratch");
     *buf = p;
     *cap = (uint32_t)ncap;
     return GRAFT_OK;
@@ -852,7 +852,7 @@ static graft_result finish(gr_cc *c, gr_func_def *fd)
     gr_pcmap *pcmap = graft__arena_alloc(&m->arena,
                                          (c->npcmap ? c->npcmap : 1) * sizeof *pcmap);
     if (!code || !words || !pcmap)
-        return graft__cc_fail(c, GRAFT_E_OUT_OF_MEMORY, "compiled code");
+        return graft__oom(c->env, c->err, c->at, c->func_index, "compiled code");
     memcpy(words, c->words, (size_t)c->nwords * 4);
     if (c->npcmap) memcpy(pcmap, c->pcmap, c->npcmap * sizeof *pcmap);
     code->words = words;

@@ -53,8 +53,8 @@ void *graft__dec_array(gr_dec *d, uint64_t count, size_t size, uint64_t offset)
     }
     void *p = graft__arena_alloc(&d->m->arena, (size_t)count * size);
     if (!p)
-        graft__error(d->err, GRAFT_E_OUT_OF_MEMORY, offset, GRAFT_NO_INDEX,
-                     "decoding the module at offset 0x%llx", (unsigned long long)offset);
+        graft__oom(d->m->env, d->err, offset, GRAFT_NO_INDEX,
+                   "decoding the module at offset 0x%llx", (unsigned long long)offset);
     return p;
 }
 

@@ -64,13 +64,16 @@ static int admit(graft_env *env, size_t more)
     if (env->fail_after) {
         if (--env->fail_after == 0) {
             env->failures++;
+            env->refusal = GR_REFUSED_INJECTED;
             return 0;
         }
     }
     if (env->budget && (more > env->budget || env->in_use > env->budget - more)) {
         env->failures++;
+        env->refusal = GR_REFUSED_BUDGET;
         return 0;
     }
+    env->refusal = GR_REFUSED_NONE;
     return 1;
 }
 
@@ -93,6 +96,7 @@ void *graft__realloc(graft_env *env, void *ptr, size_t old_size, size_t new_size
     void *p = env->alloc(env->alloc_user, ptr, ptr ? old_size : 0, new_size);
     if (!p) {
         env->failures++;
+        env->refusal = GR_REFUSED_ALLOCATOR;
         return NULL;
     }
     account(env, ptr ? old_size : 0, new_size);
@@ -108,6 +112,7 @@ void *graft__calloc(graft_env *env, size_t count, size_t size)
 {
     if (size && count > (size_t)-1 / size) {
         env->failures++;
+        env->refusal = GR_REFUSED_ALLOCATOR;
         return NULL;
     }
     size_t n = count * size;
@@ -144,6 +149,26 @@ void graft__uncharge(graft_env *env, size_t bytes)
     account(env, bytes, 0);
 }
 
+graft_result graft__oom(graft_env *env, gr_errbuf *e, uint64_t offset, uint32_t func,
+                        const char *fmt, ...)
+{
+    char what[GR_MSG_CAP / 2];
+    va_list ap;
+    va_start(ap, fmt);
+    graft__vfmt(what, sizeof what, fmt, ap);
+    va_end(ap);
+    switch (env->refusal) {
+    case GR_REFUSED_BUDGET:
+        return graft__error(e, GRAFT_E_BUDGET_EXHAUSTED, offset, func,
+                            "%s (budget of %zu bytes, %zu in use)", what, env->budget,
+                            env->in_use);
+    case GR_REFUSED_INJECTED:
+        return graft__error(e, GRAFT_E_OUT_OF_MEMORY, offset, func, "%s (injected failure)", what);
+    default:
+        return graft__error(e, GRAFT_E_OUT_OF_MEMORY, offset, func, "%s", what);
+    }
+}
+
 /* ---- Arenas ---------------------------------------------------------------- */
 
 struct gr_arena_chunk {
@@ -169,7 +194,10 @@ void *graft__arena_alloc(gr_arena *a, size_t size)
          * small ones stay small. */
         size_t want = GR_CHUNK_MIN;
         if (a->total / 2 > want) want = a->total / 2;
-        if (size > (size_t)-1 - GR_CHUNK_HDR) return NULL;
+        if (size > (size_t)-1 - GR_CHUNK_HDR) {
+            a->env->refusal = GR_REFUSED_ALLOCATOR;
+            return NULL;
+        }
         if (size + GR_CHUNK_HDR > want) want = size + GR_CHUNK_HDR;
         gr_arena_chunk *c = graft__alloc(a->env, want);
         if (!c) return NULL;

@@ -23,6 +23,15 @@ typedef struct gr_errbuf {
     char trace[GR_TRACE_CAP];   /* backtrace text, traps only */
 } gr_errbuf;
 
+/* Why the most recent allocation request was refused, so that error sites
+ * can say so (graft__oom). */
+typedef enum gr_refusal {
+    GR_REFUSED_NONE = 0,    /* the last request was admitted */
+    GR_REFUSED_ALLOCATOR,   /* the allocator (or the port) returned NULL, or the size overflowed */
+    GR_REFUSED_BUDGET,      /* graft_env_config.budget would have been exceeded */
+    GR_REFUSED_INJECTED     /* graft_env_fail_alloc_after */
+} gr_refusal;
+
 struct graft_env {
     graft_alloc_fn alloc;   /* the embedder's allocator (or the port default) */
     void *alloc_user;       /* its user pointer */
@@ -32,6 +41,7 @@ struct graft_env {
     size_t peak;            /* high-water mark of in_use */
     size_t failures;        /* refused requests */
     uint64_t fail_after;    /* fault injection: fail when this counts down to 0 (0 = off) */
+    gr_refusal refusal;     /* why the last refused request was refused */
     gr_errbuf err;          /* last load error */
 };
 
@@ -80,6 +90,13 @@ graft_result graft__error(gr_errbuf *e, graft_error_code code, uint64_t offset, 
 graft_result graft__verror(gr_errbuf *e, graft_error_code code, uint64_t offset, uint32_t func,
                            const char *fmt, va_list ap);
 void graft__error_clear(gr_errbuf *e);
+/* The one report for a refused allocation, used by every site: the
+ * catalogue entry follows env's last refusal, GRAFT_E_BUDGET_EXHAUSTED
+ * naming the budget and what is in use when the budget refused, else
+ * GRAFT_E_OUT_OF_MEMORY (noting an injected failure). fmt says what was
+ * being allocated. */
+graft_result graft__oom(graft_env *env, gr_errbuf *e, uint64_t offset, uint32_t func,
+                        const char *fmt, ...);
 graft_result graft__error_class(graft_error_code code);
 
 /* Bounded formatting with the same subset; always NUL-terminates; returns

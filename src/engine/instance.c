@@ -140,8 +140,7 @@ static gr_slot eval_const(const graft_instance *inst, const gr_const_expr *e)
 
 static graft_result out_of_memory(graft_store *s, const char *what)
 {
-    return graft__error(&s->err, s->env->budget ? GRAFT_E_BUDGET_EXHAUSTED : GRAFT_E_OUT_OF_MEMORY,
-                        GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "%s", what);
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "%s", what);
 }
 
 /* The instance record and its per-index-space arrays, adopted at once. */

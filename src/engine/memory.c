@@ -20,8 +20,8 @@
 
 static graft_result budget_error(graft_store *s, uint64_t pages)
 {
-    return graft__error(&s->err, s->env->budget ? GRAFT_E_BUDGET_EXHAUSTED : GRAFT_E_OUT_OF_MEMORY,
-                        GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "memory of %llu pages (%llu bytes)",
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                      "memory of %llu pages (%llu bytes)",
                         (unsigned long long)pages, (unsigned long long)pages * GR_PAGE);
 }
 
@@ -42,8 +42,7 @@ graft_result graft_memory_new(graft_store *s, graft_limits limits, graft_memory 
 
     graft_memory *m = graft__calloc(s->env, 1, sizeof *m);
     if (!m)
-        return graft__error(&s->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                            "memory object");
+        return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "memory object");
     uint64_t initial = (uint64_t)limits.min * GR_PAGE;
     uint64_t reserve = (uint64_t)cap * GR_PAGE;
     if (initial > (size_t)-1 || !graft__charge(s->env, (size_t)initial)) {
@@ -67,8 +66,8 @@ graft_result graft_memory_new(graft_store *s, graft_limits limits, graft_memory 
 uncharge:
     graft__uncharge(s->env, (size_t)initial);
     graft__free(s->env, m, sizeof *m);
-    return graft__error(&s->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                        "reserving memory of %u pages (up to %u)", limits.min, cap);
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                      "reserving memory of %u pages (up to %u)", limits.min, cap);
 }
 
 /* [spec 4.5.3.9 growmem] memory.grow's semantics: -1 for every refusal,

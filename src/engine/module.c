@@ -32,8 +32,8 @@ static graft_result public_types(graft_module *m, gr_errbuf *err)
     }
     return GRAFT_OK;
 out_of_memory:
-    return graft__error(err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                        "copying %u function types", m->ntypes);
+    return graft__oom(m->env, err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "copying %u function types",
+                      m->ntypes);
 }
 
 /* [spec 5, 3.4, and compile.c] Decode, validate, compile. */
@@ -48,8 +48,7 @@ graft_result graft_module_load(graft_env *env, const uint8_t *bytes, size_t len,
     if (!bytes) bytes = empty;
     graft_module *m = graft__calloc(env, 1, sizeof *m);
     if (!m)
-        return graft__error(&env->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                            "allocating a module");
+        return graft__oom(env, &env->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "allocating a module");
     m->env = env;
     graft__arena_init(&m->arena, env);
     graft_result rc = graft__decode(m, bytes, len, &env->err);

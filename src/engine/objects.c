@@ -71,8 +71,7 @@ graft_result graft_func_new_host(graft_store *s, const graft_functype *type, gra
 free_func:
     graft__free(s->env, f, sizeof *f);
 fail:
-    return graft__error(&s->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                        "host function");
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "host function");
 }
 
 void graft_func_type(const graft_func *f, graft_functype *out)
@@ -115,8 +114,7 @@ graft_result graft_global_new(graft_store *s, graft_valtype type, bool mutable_,
                             "global initializer");
     graft_global *g = graft__calloc(s->env, 1, sizeof *g);
     if (!g)
-        return graft__error(&s->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                            "global");
+        return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "global");
     g->store = s;
     g->val = cell;
     g->type = (gr_valtype)type;

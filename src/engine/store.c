@@ -31,8 +31,7 @@ graft_result graft_store_new(graft_env *env, const graft_store_limits *limits, g
     if (!env) return GRAFT_ERR_API;
     graft_store *s = graft__calloc(env, 1, sizeof *s);
     if (!s)
-        return graft__error(&env->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                            "store");
+        return graft__oom(env, &env->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "store");
     s->env = env;
     if (limits) s->limits = *limits;
     if (!s->limits.max_call_depth) s->limits.max_call_depth = GR_DEFAULT_CALL_DEPTH;
@@ -174,9 +173,7 @@ graft_result graft__store_stack(graft_store *s)
 free_stack:
     graft__free(s->env, stack, nslots * sizeof(gr_slot));
 fail:
-    return graft__error(&s->err,
-                        s->env->budget ? GRAFT_E_BUDGET_EXHAUSTED : GRAFT_E_OUT_OF_MEMORY,
-                        GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                         "execution stack of %zu slots and %zu frames", nslots, nframes);
 }
 
@@ -245,8 +242,7 @@ free_module:
 free_binding:
     graft__free(s->env, b, sizeof *b);
 fail:
-    return graft__error(&s->err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                        "registry binding");
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "registry binding");
 }
 
 graft_result graft_store_define_instance(graft_store *s, const char *module, size_t module_len,

@@ -51,8 +51,8 @@ graft_result graft_table_new(graft_store *s, graft_valtype elem_type, graft_limi
 free_table:
     graft__free(s->env, t, sizeof *t);
 fail:
-    return graft__error(&s->err, s->env->budget ? GRAFT_E_BUDGET_EXHAUSTED : GRAFT_E_OUT_OF_MEMORY,
-                        GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "table of %u elements", limits.min);
+    return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "table of %u elements",
+                      limits.min);
 }
 
 /* Make room for at least want entries; 0 when refused. */

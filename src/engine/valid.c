@@ -188,8 +188,8 @@ static graft_result exports(const graft_module *m, gr_errbuf *err)
     while (cap < (size_t)m->nexports * 2) cap *= 2;
     uint32_t *set = graft__calloc(m->env, cap, sizeof *set); /* export number + 1; 0 = empty */
     if (!set)
-        return graft__error(err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                            "checking %u export names", m->nexports);
+        return graft__oom(m->env, err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "checking %u export names",
+                          m->nexports);
     graft_result rc = GRAFT_OK;
     for (uint32_t i = 0; i < m->nexports && rc == GRAFT_OK; i++) {
         const gr_export *e = &m->exports[i];
@@ -226,8 +226,8 @@ static graft_result declared_refs(graft_module *m, gr_errbuf *err)
 {
     uint8_t *refs = graft__arena_alloc(&m->arena, (size_t)m->nfuncs / 8 + 1);
     if (!refs)
-        return graft__error(err, GRAFT_E_OUT_OF_MEMORY, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
-                            "declared function references");
+        return graft__oom(m->env, err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                          "declared function references");
     for (uint32_t i = 0; i < m->nglobals - m->nimported_globals; i++)
         declare(refs, m, &m->global_defs[i].init);
     for (uint32_t i = 0; i < m->nelems; i++) {

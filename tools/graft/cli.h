@@ -22,12 +22,15 @@
  *           setup failed, no _start, or the engine failed with a non-trap
  *           error.
  *   134     the guest trapped (128 + SIGABRT: what a native program that
- *           calls abort() reports, and wasi-libc's abort() is a trap). */
+ *           calls abort() reports, and wasi-libc's abort() is a trap).
+ *   142     run --timeout: the deadline passed (128 + SIGALRM).
+ *   152     run --fuel: the fuel ran out (128 + SIGXCPU). */
 #ifndef GRAFT_CLI_H
 #define GRAFT_CLI_H
 
 #include <graft.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,7 +41,9 @@ enum {
     CLI_EXIT_USAGE = 2,          /* bad command line, missing file */
     CLI_EXIT_GUEST_MAX = 125,    /* largest guest code passed through */
     CLI_EXIT_CANNOT_RUN = 126,   /* load, link, setup or engine failure */
-    CLI_EXIT_TRAP = 134          /* the guest trapped */
+    CLI_EXIT_TRAP = 134,         /* the guest trapped */
+    CLI_EXIT_DEADLINE = 142,     /* --timeout passed (128 + SIGALRM) */
+    CLI_EXIT_FUEL = 152          /* --fuel ran out (128 + SIGXCPU, "CPU limit") */
 };
 
 /* ---- options.c ----------------------------------------------------------- */
@@ -151,6 +156,26 @@ bool cli_layout_read(const uint8_t *bytes, size_t len, cli_layout *out, char *er
 void cli_layout_free(cli_layout *l);
 /* "type", "import", ... "custom" for a section id. */
 const char *cli_section_name(uint8_t id);
+
+/* ---- deadline.c --------------------------------------------------------------- */
+
+/* A timer thread that calls graft_store_interrupt when ms milliseconds
+ * have passed, unless stopped first. */
+typedef struct cli_deadline {
+    graft_store *store;      /* interrupted when the deadline passes */
+    uint64_t ms;             /* the deadline, from start */
+    pthread_t thread;
+    pthread_mutex_t lock;    /* guards cancelled and fired */
+    pthread_cond_t cond;     /* signalled by cli_deadline_stop */
+    bool cancelled;          /* the run ended first */
+    bool fired;              /* the deadline passed and the store was interrupted */
+    bool running;            /* a thread exists */
+} cli_deadline;
+
+/* Start the timer; false (nothing to stop) when no thread can be made. */
+bool cli_deadline_start(cli_deadline *d, graft_store *store, uint64_t ms);
+/* Stop and join the timer; true when it had fired. Harmless when not started. */
+bool cli_deadline_stop(cli_deadline *d);
 
 /* ---- commands --------------------------------------------------------------- */
 

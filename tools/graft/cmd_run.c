@@ -29,7 +29,8 @@ typedef struct run_options {
     const char **envs;           /* --env K=V, in order */
     int nenvs;
     const char *invoke;          /* --invoke NAME, or NULL to run _start */
-    graft_store_limits limits;   /* for the resource flags to come */
+    graft_store_limits limits;   /* --max-memory, --max-stack */
+    uint64_t timeout_ms;         /* --timeout MS, 0 = none */
     bool help;                   /* --help */
 } run_options;
 
@@ -90,6 +91,85 @@ static bool opt_invoke(void *o, const char *value)
     return true;
 }
 
+/* A whole number, decimal; with_suffix also takes K, M or G (binary:
+ * 64K = 65536). Prints why and returns false when the value is wrong. */
+static bool parse_amount(const char *flag, const char *value, bool with_suffix, uint64_t *out)
+{
+    const char *p = value;
+    uint64_t n = 0;
+    if (*p < '0' || *p > '9')
+        goto bad;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            goto bad;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (with_suffix && *p) {
+        const char *units = "KMG";
+        const char *u = strchr(units, *p >= 'a' ? *p - 'a' + 'A' : *p);
+        if (!u)
+            goto bad;
+        for (int shift = 0; shift <= u - units; shift++) {
+            if (n > UINT64_MAX / 1024)
+                goto bad;
+            n *= 1024;
+        }
+        p++;
+    }
+    if (*p)
+        goto bad;
+    *out = n;
+    return true;
+bad:
+    cli_error("%s %s: expected a whole number%s", flag, value,
+              with_suffix ? " of bytes, optionally with K, M or G" : "");
+    return false;
+}
+
+/* Linear memory: each memory may reach BYTES / 64 KiB pages, below any
+ * declared maximum; memory.grow past it returns -1. */
+static bool opt_max_memory(void *o, const char *value)
+{
+    uint64_t bytes;
+    if (!parse_amount("--max-memory", value, true, &bytes))
+        return false;
+    uint64_t pages = bytes / 65536u;
+    if (pages == 0 || pages > 65536u) {
+        cli_error("--max-memory %s: must be from 64K (one page) to 4G", value);
+        return false;
+    }
+    ((run_options *)o)->limits.max_memory_pages = (uint32_t)pages;
+    return true;
+}
+
+/* The value stack: BYTES / 8 cells (the call depth stays 10000 frames). */
+static bool opt_max_stack(void *o, const char *value)
+{
+    uint64_t bytes;
+    if (!parse_amount("--max-stack", value, true, &bytes))
+        return false;
+    uint64_t cells = bytes / 8u;
+    if (cells < 64u || cells > UINT32_MAX) {
+        cli_error("--max-stack %s: must be from 512 bytes to 32G", value);
+        return false;
+    }
+    ((run_options *)o)->limits.max_stack_slots = (uint32_t)cells;
+    return true;
+}
+
+static bool opt_timeout(void *o, const char *value)
+{
+    uint64_t ms;
+    if (!parse_amount("--timeout", value, false, &ms))
+        return false;
+    if (ms == 0 || ms > UINT32_MAX) {
+        cli_error("--timeout %s: must be from 1 to %u milliseconds", value, UINT32_MAX);
+        return false;
+    }
+    ((run_options *)o)->timeout_ms = ms;
+    return true;
+}
+
 static bool opt_help(void *o, const char *value)
 {
     ((run_options *)o)->help = true;
@@ -103,6 +183,10 @@ static const cli_option run_flags[] = {
      opt_env},
     {"--invoke", "NAME", "call export NAME with the VALUES after the module; print results",
      opt_invoke},
+    {"--timeout", "MS", "stop the guest after MS milliseconds (status 142)", opt_timeout},
+    {"--max-memory", "BYTES", "cap each linear memory at BYTES (K, M, G: binary); grow fails past it",
+     opt_max_memory},
+    {"--max-stack", "BYTES", "value stack of BYTES (K, M, G); deeper calls trap", opt_max_stack},
     {"--help", NULL, "show this help", opt_help},
 };
 
@@ -128,12 +212,20 @@ static int guest_exit_status(int32_t code)
     return CLI_EXIT_GUEST_MAX;
 }
 
-/* The status for a call (or instantiation) that did not return GRAFT_OK. */
-static int failure_status(graft_store *s, graft_result r, const char *path)
+/* The status for a call (or instantiation) that did not return GRAFT_OK.
+ * Only the --timeout thread interrupts the store, so an interrupted trap
+ * is the deadline. */
+static int failure_status(const run_options *opts, graft_store *s, graft_result r,
+                          const char *path)
 {
     const graft_error *e = graft_store_error(s);
     if (r == GRAFT_EXIT)
         return guest_exit_status(e->exit_code);
+    if (r == GRAFT_ERR_TRAP && e->code == GRAFT_E_TRAP_INTERRUPTED && opts->timeout_ms) {
+        fflush(stdout);
+        cli_error("deadline of %llu ms exceeded", (unsigned long long)opts->timeout_ms);
+        return CLI_EXIT_DEADLINE;
+    }
     if (r == GRAFT_ERR_TRAP) {
         fflush(stdout);
         fprintf(stderr, "graft: trap: %s\n", e->message);
@@ -158,7 +250,8 @@ static int failure_status(graft_store *s, graft_result r, const char *path)
 }
 
 /* Call _start. Returning normally is exit code 0 [WASI command ABI]. */
-static int run_start(graft_store *s, graft_instance *inst, const char *path)
+static int run_start(const run_options *opts, graft_store *s, graft_instance *inst,
+                     const char *path)
 {
     graft_func *start = graft_instance_func(inst, "_start");
     if (!start) {
@@ -167,7 +260,7 @@ static int run_start(graft_store *s, graft_instance *inst, const char *path)
         return CLI_EXIT_CANNOT_RUN;
     }
     graft_result r = graft_call(start, NULL, 0, NULL, 0);
-    return r == GRAFT_OK ? CLI_EXIT_OK : failure_status(s, r, path);
+    return r == GRAFT_OK ? CLI_EXIT_OK : failure_status(opts, s, r, path);
 }
 
 /* Parse the values for f's parameters from words; print a usage error and
@@ -194,9 +287,10 @@ static bool parse_args(const char *name, const graft_functype *ft, int nwords, c
 
 /* --invoke: run _initialize first when the module is a WASI reactor, then
  * call the export and print its results as type:value lines. */
-static int run_invoke(graft_store *s, graft_instance *inst, const char *path, const char *name,
-                      int nwords, char **words)
+static int run_invoke(const run_options *opts, graft_store *s, graft_instance *inst,
+                      const char *path, int nwords, char **words)
 {
+    const char *name = opts->invoke;
     graft_extern ext;
     if (graft_instance_export(inst, name, strlen(name), &ext) != GRAFT_OK) {
         cli_error("%s: no export named '%s'", path, name);
@@ -224,7 +318,7 @@ static int run_invoke(graft_store *s, graft_instance *inst, const char *path, co
     if (r == GRAFT_OK)
         r = graft_call(ext.of.func, vals, nargs, vals + nargs, nres);
     if (r != GRAFT_OK) {
-        status = failure_status(s, r, path);
+        status = failure_status(opts, s, r, path);
         goto free_vals;
     }
     for (size_t i = 0; i < nres; i++) {
@@ -271,13 +365,19 @@ static int run_module(const run_options *opts, int nwords, char **words)
         cli_error("cannot bind WASI: %s", graft_store_error(store)->message);
         goto free_wasi;
     }
+    cli_deadline timer = {0};
+    if (opts->timeout_ms && !cli_deadline_start(&timer, store, opts->timeout_ms)) {
+        cli_error("--timeout: cannot start the timer thread");
+        goto free_wasi;
+    }
     r = graft_instance_new(store, l.module, &inst);
     if (r != GRAFT_OK)
-        status = failure_status(store, r, path);
+        status = failure_status(opts, store, r, path);
     else if (opts->invoke)
-        status = run_invoke(store, inst, path, opts->invoke, nwords - 1, words + 1);
+        status = run_invoke(opts, store, inst, path, nwords - 1, words + 1);
     else
-        status = run_start(store, inst, path);
+        status = run_start(opts, store, inst, path);
+    cli_deadline_stop(&timer);
 free_wasi:
     /* the store goes first: graft_wasi must outlive it (graft_wasi.h) */
     graft_store_free(store);
