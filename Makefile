@@ -71,3 +71,13 @@ fuzz:
 
 clean:
 	rm -rf build build-switch build-debug build-fuzz build-mcu build-tsan
+
+# Differential fuzzing against binaryen's interpreter (tests/fuzz/diff.sh):
+# `make fuzz-diff FUZZ_SECONDS=600 [FUZZ_SEED=n] [FUZZ_COUNT=n]`.
+FUZZ_SEED ?= $(shell date +%s)
+FUZZ_COUNT ?= 1000000000
+.PHONY: fuzz-diff
+fuzz-diff:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_COMMON) >/dev/null
+	cmake --build build -j$(JOBS) --target graft-fuzz-exec
+	bash tests/fuzz/diff.sh build/graft-fuzz-exec $(FUZZ_SEED) $(FUZZ_COUNT) $(FUZZ_SECONDS)

@@ -82,3 +82,14 @@ foreach(t fault_hostile fault_heavy tsan_interrupt)
     target_link_libraries(${t} PRIVATE Threads::Threads)
   endif()
 endforeach()
+
+# Differential fuzzing against binaryen (tests/fuzz/diff.sh, label fuzz): a
+# fixed seed and count, so it is repeatable, plus the kept reproducers.
+find_program(GRAFT_WASM_OPT wasm-opt)
+if(GRAFT_WASM_OPT AND TARGET graft-fuzz-exec)
+  add_test(NAME fuzz/diff COMMAND bash ${CMAKE_SOURCE_DIR}/tests/fuzz/diff.sh
+           $<TARGET_FILE:graft-fuzz-exec> 1 200)
+  add_test(NAME fuzz/diff-regress COMMAND bash ${CMAKE_SOURCE_DIR}/tests/fuzz/diff.sh
+           $<TARGET_FILE:graft-fuzz-exec> --replay ${CMAKE_SOURCE_DIR}/tests/fuzz/diff-regress)
+  set_tests_properties(fuzz/diff fuzz/diff-regress PROPERTIES LABELS fuzz TIMEOUT 300)
+endif()
