@@ -215,6 +215,7 @@ static int iop_traps(gr_iop op)
     if (op >= GR_IOP_i32_load && op <= GR_IOP_i64_store32) return 1;
     switch (op) {
     case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_call: case GR_IOP_call_indirect:
+    case GR_IOP_return_call: case GR_IOP_return_call_indirect:
     case GR_IOP_table_get: case GR_IOP_table_set: case GR_IOP_table_fill: case GR_IOP_table_copy:
     case GR_IOP_table_init: case GR_IOP_memory_init: case GR_IOP_memory_copy:
     case GR_IOP_memory_fill: case GR_IOP_memory_grow: case GR_IOP_table_grow:
@@ -818,7 +819,7 @@ static graft_result compile_body(gr_cc *c)
             graft_result rc = cc_read_u32(&c->r, &sub, c->err, "opcode");
             if (rc != GRAFT_OK) return rc;
         }
-        gr_wasm_op op = graft__op_lookup(byte, sub);
+        gr_wasm_op op = graft__op_lookup(byte, sub, c->env->features);
         if (op == GR_OP_COUNT_) {
             if (byte == 0xFC) return graft__cc_fail(c, GRAFT_E_ILLEGAL_OPCODE, "0xfc %u", sub);
             return graft__cc_fail(c, GRAFT_E_ILLEGAL_OPCODE, "0x%x", byte);

@@ -23,6 +23,8 @@
  * it. */
 #include "compile.h"
 
+#include <string.h>
+
 /* Reserved stub_pc value: this label needs no stub in the current br_table. */
 #define GR_NOSTUB (GR_NONE - 1)
 
@@ -422,7 +424,25 @@ static graft_result finish_call(gr_cc *c, const gr_functype *t, gr_iop op, uint3
     return graft__cc_push_vals(c, t->results, t->nresults);
 }
 
-static graft_result compile_call(gr_cc *c)
+/* A tail call [proposal tail-call]: the callee's results must be the
+ * current function's; arguments pass as for a call (materialized into
+ * height slots, above every local, so the interpreter may move them down
+ * to fp[0..) ascending), and the rest of the block is unreachable. */
+static graft_result finish_return_call(gr_cc *c, const gr_functype *t, gr_iop op,
+                                       uint32_t *ops, uint32_t nops)
+{
+    const gr_ctl *fn = &c->ctls[0];
+    if (t->nresults != fn->nresults ||
+        (t->nresults && memcmp(t->results, fn->results, t->nresults) != 0))
+        return graft__cc_fail(c, GRAFT_E_TYPE_MISMATCH,
+                              "tail call results differ from the function's");
+    graft_result rc = finish_call(c, t, op, ops, nops);
+    if (rc != GRAFT_OK) return rc;
+    graft__cc_set_unreachable(c);
+    return GRAFT_OK;
+}
+
+static graft_result compile_call(gr_cc *c, int tail)
 {
     uint32_t x = 0;
     graft_result rc = cc_read_u32(&c->r, &x, c->err, "function index");
@@ -431,10 +451,11 @@ static graft_result compile_call(gr_cc *c)
     uint32_t tx = c->m->func_types[x];
     if (tx >= c->m->ntypes) return graft__cc_fail(c, GRAFT_E_UNKNOWN_TYPE, "%u", tx);
     uint32_t ops[2] = {x, 0};
+    if (tail) return finish_return_call(c, &c->m->types[tx], GR_IOP_return_call, ops, 2);
     return finish_call(c, &c->m->types[tx], GR_IOP_call, ops, 2);
 }
 
-static graft_result compile_call_indirect(gr_cc *c)
+static graft_result compile_call_indirect(gr_cc *c, int tail)
 {
     uint32_t y = 0, x = 0;
     gr_ventry elem = {0};
@@ -449,6 +470,7 @@ static graft_result compile_call_indirect(gr_cc *c)
     rc = graft__cc_pop(c, GRAFT_I32, &elem);
     if (rc != GRAFT_OK) return rc;
     uint32_t ops[4] = {y, x, elem.slot, 0};
+    if (tail) return finish_return_call(c, &c->m->types[y], GR_IOP_return_call_indirect, ops, 4);
     return finish_call(c, &c->m->types[y], GR_IOP_call_indirect, ops, 4);
 }
 
@@ -479,9 +501,13 @@ graft_result graft__cc_control(gr_cc *c, gr_wasm_op op)
     case GR_OP_return:
         return compile_return(c);
     case GR_OP_call:
-        return compile_call(c);
+        return compile_call(c, 0);
     case GR_OP_call_indirect:
-        return compile_call_indirect(c);
+        return compile_call_indirect(c, 0);
+    case GR_OP_return_call:
+        return compile_call(c, 1);
+    case GR_OP_return_call_indirect:
+        return compile_call_indirect(c, 1);
     default:
         return graft__cc_fail(c, GRAFT_E_ILLEGAL_OPCODE, "%s is not handled",
                               graft__op_info[op].name);

@@ -155,7 +155,7 @@ static graft_result scan_body(scan *s)
             rc = cc_read_u32(&s->r, &sub, s->err, "opcode");
             if (rc != GRAFT_OK) break;
         }
-        gr_wasm_op op = graft__op_lookup(byte, sub);
+        gr_wasm_op op = graft__op_lookup(byte, sub, s->m->env->features);
         if (op == GR_OP_COUNT_) return scan_fail(s, GRAFT_E_ILLEGAL_OPCODE, "opcode");
         rc = scan_immediates(s, (gr_imm_kind)graft__op_info[op].imm);
         if (op == GR_OP_block || op == GR_OP_loop || op == GR_OP_if) depth++;

@@ -62,7 +62,7 @@ static graft_result two_u32(gr_dec *d, gr_reader *r, uint32_t *first, const char
 static graft_result immediates(gr_dec *d, gr_reader *r, gr_wasm_op op, imm *v)
 {
     graft_result rc = GRAFT_OK;
-    uint32_t n, u;
+    uint32_t n = 0, u = 0;
     int32_t s32;
     int64_t s64;
     switch ((gr_imm_kind)graft__op_info[op].imm) {
@@ -110,6 +110,24 @@ static graft_result immediates(gr_dec *d, gr_reader *r, gr_wasm_op op, imm *v)
     return GRAFT_OK;
 }
 
+/* Extended-const [proposal extended-const]: i32/i64 add, sub and mul are
+ * constant too. */
+static graft_error_code arithmetic(gr_wasm_op op, gr_const_expr *out)
+{
+    static const struct { gr_wasm_op op; uint8_t kind; gr_valtype type; } ops[] = {
+        { GR_OP_i32_add, GR_CONST_I32_ADD, GRAFT_I32 }, { GR_OP_i32_sub, GR_CONST_I32_SUB, GRAFT_I32 },
+        { GR_OP_i32_mul, GR_CONST_I32_MUL, GRAFT_I32 }, { GR_OP_i64_add, GR_CONST_I64_ADD, GRAFT_I64 },
+        { GR_OP_i64_sub, GR_CONST_I64_SUB, GRAFT_I64 }, { GR_OP_i64_mul, GR_CONST_I64_MUL, GRAFT_I64 },
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (ops[i].op != op) continue;
+        out->kind = ops[i].kind;
+        out->type = ops[i].type;
+        return GRAFT_E_NONE;
+    }
+    return GRAFT_E_CONST_EXPR;
+}
+
 /* Is this instruction constant [spec 3.3.10]? Fills out when it is. In
  * 2.0, global.get in a module's constant expressions may refer only to
  * imported globals (the context C' of [spec 3.4.10]), which must be
@@ -138,7 +156,8 @@ static graft_error_code constant(gr_dec *d, gr_wasm_op op, const imm *v, gr_cons
         out->type = m->global_types[v->index].type;
         return m->global_types[v->index].mutable_ ? GRAFT_E_CONST_EXPR : GRAFT_E_NONE;
     default:
-        return GRAFT_E_CONST_EXPR;
+        return (m->env->features & GRAFT_FEATURE_EXTENDED_CONST) ? arithmetic(op, out)
+                                                                 : GRAFT_E_CONST_EXPR;
     }
 }
 
@@ -151,10 +170,33 @@ static graft_result opcode(gr_dec *d, gr_reader *r, gr_wasm_op *out)
     graft_result rc = gr_read_u8(r, &b, d->err, "an instruction");
     if (rc == GRAFT_OK && b == 0xFC) rc = gr_read_u32(r, &sub, d->err, "a 0xFC sub-opcode");
     if (rc != GRAFT_OK) return rc;
-    *out = graft__op_lookup(b, sub);
+    *out = graft__op_lookup(b, sub, d->m->env->features);
     if (*out == GR_OP_COUNT_)
         return graft__error(d->err, GRAFT_E_ILLEGAL_OPCODE, at, GRAFT_NO_INDEX,
                             "0x%x (sub 0x%x) at offset 0x%llx", b, sub, (unsigned long long)at);
+    return GRAFT_OK;
+}
+
+/* With extended-const, a sequence (or a lone arithmetic instruction) that
+ * decoded without error becomes GR_CONST_SEQ: the sequence is read again
+ * from `start` into count arena entries. */
+static graft_result sequence(gr_dec *d, gr_reader start, uint32_t count, gr_const_expr *out)
+{
+    gr_const_expr *seq = graft__dec_array(d, count, sizeof *seq, out->offset);
+    if (!seq) return d->err->pub.result;
+    for (uint32_t i = 0; i < count; i++) {
+        gr_wasm_op op;
+        imm v = {0, 0, 0};
+        seq[i].offset = gr_offset(&start);
+        graft_result rc = opcode(d, &start, &op);
+        if (rc == GRAFT_OK) rc = immediates(d, &start, op, &v);
+        if (rc != GRAFT_OK) return rc;
+        (void)constant(d, op, &v, &seq[i]);
+    }
+    out->kind = GR_CONST_SEQ;
+    out->index = count;
+    out->seq = seq;
+    out->type = seq[count - 1].type;
     return GRAFT_OK;
 }
 
@@ -163,6 +205,7 @@ graft_result graft__dec_const_expr(gr_dec *d, gr_reader *r, gr_const_expr *out)
     uint32_t count = 0, depth = 0;
     graft_error_code error = GRAFT_E_NONE;
     uint64_t error_at = 0;
+    gr_reader start = *r;
     memset(out, 0, sizeof *out);
     out->offset = gr_offset(r);
     for (;;) {
@@ -185,6 +228,10 @@ graft_result graft__dec_const_expr(gr_dec *d, gr_reader *r, gr_const_expr *out)
         error = constant(d, op, &v, count == 1 ? out : &scratch);
         if (error != GRAFT_E_NONE) error_at = at;
     }
+    int lone_arith = count == 1 && out->kind >= GR_CONST_I32_ADD;
+    if (error == GRAFT_E_NONE && (count > 1 || lone_arith) &&
+        (d->m->env->features & GRAFT_FEATURE_EXTENDED_CONST))
+        return sequence(d, start, count, out);
     if (error == GRAFT_E_NONE && count != 1) {
         error = GRAFT_E_TYPE_MISMATCH;
         error_at = out->offset;

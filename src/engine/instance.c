@@ -113,6 +113,8 @@ static graft_result link_import(graft_store *s, graft_instance *inst, const gr_i
     return GRAFT_OK;
 }
 
+static gr_slot eval_seq(const graft_instance *inst, const gr_const_expr *e);
+
 /* Evaluate a constant expression [spec 4.4.10]. Validation guarantees the
  * indices; they are checked again so that a bad module cannot read wild. */
 static gr_slot eval_const(const graft_instance *inst, const gr_const_expr *e)
@@ -132,10 +134,46 @@ static gr_slot eval_const(const graft_instance *inst, const gr_const_expr *e)
     case GR_CONST_GLOBAL_GET:
         if (e->index < m->nglobals && inst->globals[e->index]) v = inst->globals[e->index]->val;
         break;
-    case GR_CONST_BAD: /* rejected by validation; never reaches a store */
+    case GR_CONST_SEQ:
+        v = eval_seq(inst, e);
+        break;
+    default: /* GR_CONST_BAD, or an arithmetic entry outside a sequence: both
+                rejected by validation; they never reach a store */
         break;
     }
     return v;
+}
+
+/* Evaluate an extended-const sequence [proposal extended-const] on a small
+ * stack. Validation typed it; the height is checked again so that a bad
+ * module cannot write wild. Wrapping arithmetic, as i32/i64 add, sub, mul. */
+static gr_slot eval_seq(const graft_instance *inst, const gr_const_expr *e)
+{
+    gr_slot stack[GR_CONST_STACK];
+    uint32_t h = 0;
+    for (uint32_t i = 0; i < e->index; i++) {
+        const gr_const_expr *x = &e->seq[i];
+        if (x->kind < GR_CONST_I32_ADD) {
+            if (h == GR_CONST_STACK) break;
+            stack[h++] = eval_const(inst, x);
+            continue;
+        }
+        if (h < 2) break;
+        gr_slot a = stack[h - 2], b = stack[h - 1], r;
+        r.u64 = 0;
+        switch ((gr_const_kind)x->kind) {
+        case GR_CONST_I32_ADD: r.u32 = a.u32 + b.u32; break;
+        case GR_CONST_I32_SUB: r.u32 = a.u32 - b.u32; break;
+        case GR_CONST_I32_MUL: r.u32 = a.u32 * b.u32; break;
+        case GR_CONST_I64_ADD: r.u64 = a.u64 + b.u64; break;
+        case GR_CONST_I64_SUB: r.u64 = a.u64 - b.u64; break;
+        default:               r.u64 = a.u64 * b.u64; break;
+        }
+        stack[h - 2] = r;
+        h--;
+    }
+    if (h == 0) stack[0].u64 = 0;
+    return stack[0];
 }
 
 static graft_result out_of_memory(graft_store *s, const char *what)

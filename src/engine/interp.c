@@ -217,6 +217,32 @@ static graft_result call_host(graft_store *s, graft_func *f, gr_slot *fp, graft_
     return r;
 }
 
+/* The callee of call_indirect or return_call_indirect [spec 4.4.8
+ * call_indirect]: table `table`'s element i, checked in the spec's order
+ * (bounds, null, then the type against type index `type`). NULL with the
+ * trap code in *tc. */
+static inline graft_func *indirect_callee(const graft_instance *inst, uint32_t type,
+                                          uint32_t table, uint32_t i, graft_error_code *tc)
+{
+    const graft_table *t = inst->tables[table];
+    if (i >= t->size) {
+        *tc = GRAFT_E_TRAP_UNDEFINED_ELEM;
+        return NULL;
+    }
+    graft_func *callee = t->elems[i];
+    if (!callee) {
+        *tc = GRAFT_E_TRAP_UNINIT_ELEM;
+        return NULL;
+    }
+    const gr_functype *want = &inst->module->types[type];
+    if (callee->type != want &&
+        (callee->type->hash != want->hash || !graft__functype_eq(callee->type, want))) {
+        *tc = GRAFT_E_TRAP_INDIRECT_TYPE;
+        return NULL;
+    }
+    return callee;
+}
+
 /* After a host function failed: does the trap still need reporting? Yes
  * when the host set no error (a bare error result), and when it used
  * graft_caller_trap (graft__trap keeps that message and adds where it
@@ -371,27 +397,22 @@ dispatch:
         goto call_enter;
     }
     OP(call_indirect) {
-        /* [spec 4.4.8 call_indirect]: bounds, null, then the type. */
-        const graft_table *t = inst->tables[W(2)];
-        uint32_t i = S(3).u32;
-        if (i >= t->size) {
-            tc = GRAFT_E_TRAP_UNDEFINED_ELEM;
-            goto trap;
-        }
-        callee = t->elems[i];
-        if (!callee) {
-            tc = GRAFT_E_TRAP_UNINIT_ELEM;
-            goto trap;
-        }
-        const gr_functype *want = &inst->module->types[W(1)];
-        if (callee->type != want &&
-            (callee->type->hash != want->hash || !graft__functype_eq(callee->type, want))) {
-            tc = GRAFT_E_TRAP_INDIRECT_TYPE;
-            goto trap;
-        }
+        callee = indirect_callee(inst, W(1), W(2), S(3).u32, &tc);
+        if (!callee) goto trap;
         nfp = fp + W(4);
         npc = pc + 5;
         goto call_enter;
+    }
+    OP(return_call) {
+        callee = inst->funcs[W(1)];
+        nfp = fp + W(2);
+        goto tail_enter;
+    }
+    OP(return_call_indirect) {
+        callee = indirect_callee(inst, W(1), W(2), S(3).u32, &tc);
+        if (!callee) goto trap;
+        nfp = fp + W(4);
+        goto tail_enter;
     }
 
     /* ---- Parametric and variable [spec 4.4.4, 4.4.5] ---- */
@@ -806,6 +827,43 @@ call_enter:
     pc = npc;
     RELOAD_MEM();
     NEXT();
+
+    /* ---- Tail calls [proposal tail-call]: callee and nfp (its arguments,
+     * in operand slots above every local) are set; pc is the instruction.
+     * A WebAssembly callee replaces the current frame in place: arguments
+     * move down to fp[0..) (ascending is safe, nfp >= fp), locals are
+     * zeroed, the frame record names the callee, and no frame is pushed,
+     * so a tail-recursive loop runs in constant stack. A host callee runs
+     * as from a call and its results become this function's. ---- */
+tail_enter:
+    if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+    STEP();
+    if (!callee->code) goto tail_host;
+    if ((size_t)(stack_end - fp) < callee->code->frame_slots) goto trap_stack;
+    code = callee->code;
+    for (uint32_t i = 0; i < code->nparam_slots; i++) fp[i] = nfp[i];
+    for (uint32_t i = code->nparam_slots; i < code->nlocal_slots; i++) fp[i].u64 = 0;
+    fr->func = callee;
+    pc = code->words;
+    if (callee->inst != inst) {
+        inst = callee->inst;
+        mem = memory0(inst);
+        RELOAD_MEM();
+    }
+    NEXT();
+tail_host:
+    if (fr + 1 >= frames_end) goto trap_stack;
+    if ((size_t)(stack_end - nfp) < host_slots(callee)) goto trap_stack;
+    fr->pc = pc;
+    s->nframes = (uint32_t)(fr - s->frames) + 1;
+    r = call_host(s, callee, nfp, inst);
+    if (r != GRAFT_OK) {
+        if (host_trap_unreported(s)) r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
+        s->nframes = first;
+        return r;
+    }
+    for (uint32_t i = 0; i < callee->type->result_slots; i++) fp[i] = nfp[i];
+    goto ret;
 
     /* ---- Return: results are at fp[0..) already ---- */
 ret:

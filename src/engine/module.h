@@ -49,23 +49,38 @@ typedef struct gr_globaltype {
 } gr_globaltype;
 
 /* A constant expression [spec 3.3.10]. In 2.0 it is exactly one instruction
- * before `end`; extended-const will widen this to a short sequence. */
+ * before `end`, held inline. With extended-const (GRAFT_FEATURE_EXTENDED_CONST)
+ * a longer sequence, or a lone arithmetic instruction, is GR_CONST_SEQ: `seq`
+ * holds `index` single-instruction entries in order, each a constant or one
+ * of the arithmetic kinds; valid.c types it with a small stack and
+ * instance.c evaluates it. */
 typedef enum gr_const_kind {
     GR_CONST_I32, GR_CONST_I64, GR_CONST_F32, GR_CONST_F64,
     GR_CONST_REF_NULL,     /* value.u64 unused; type in `type` */
     GR_CONST_REF_FUNC,     /* index = function index */
     GR_CONST_GLOBAL_GET,   /* index = global index (an immutable import) */
-    GR_CONST_BAD           /* well-formed but not a valid constant expression:
+    GR_CONST_BAD,          /* well-formed but not a valid constant expression:
                               `error` says why, `offset` points at the culprit */
+    /* extended-const: inside a GR_CONST_SEQ only; `type` is the operand type */
+    GR_CONST_I32_ADD, GR_CONST_I32_SUB, GR_CONST_I32_MUL,
+    GR_CONST_I64_ADD, GR_CONST_I64_SUB, GR_CONST_I64_MUL,
+    GR_CONST_SEQ           /* index = number of entries in seq */
 } gr_const_kind;
+
+/* The deepest stack an extended-const sequence may build (valid.c rejects
+ * deeper ones as an implementation limit; instance.c evaluates on a native
+ * array of this many slots). */
+#define GR_CONST_STACK 32
 
 typedef struct gr_const_expr {
     uint8_t kind;          /* gr_const_kind */
-    gr_valtype type;       /* the expression's result type */
-    uint32_t index;        /* REF_FUNC, GLOBAL_GET */
+    gr_valtype type;       /* the expression's result type (SEQ: the last entry's,
+                              which valid.c checks with its stack) */
+    uint32_t index;        /* REF_FUNC, GLOBAL_GET; SEQ: entry count */
     uint64_t bits;         /* I32/I64 value, F32/F64 raw bits */
     uint64_t offset;       /* byte offset of the expression, for errors */
     uint16_t error;        /* GR_CONST_BAD: the graft_error_code valid.c reports */
+    struct gr_const_expr *seq; /* SEQ: the entries (module arena) */
 } gr_const_expr;
 
 typedef struct gr_name {

@@ -47,7 +47,16 @@ const char *const graft__iop_names[GR_IOP_COUNT_] = {
 #undef GR_OP
 };
 
-gr_wasm_op graft__op_lookup(uint8_t byte, uint32_t sub)
+/* The GRAFT_FEATURE_* bit a proposal's instruction needs; 0 for 2.0. */
+static uint32_t op_feature(gr_wasm_op op)
+{
+    switch (op) {
+    case GR_OP_return_call: case GR_OP_return_call_indirect: return GRAFT_FEATURE_TAIL_CALL;
+    default: return 0;
+    }
+}
+
+gr_wasm_op graft__op_lookup(uint8_t byte, uint32_t sub, uint32_t features)
 {
     /* Direct-indexed map built at compile time by designated initializers:
      * single-byte encodings at [code], 0xFC-prefixed ones at [256 + sub].
@@ -66,7 +75,10 @@ gr_wasm_op graft__op_lookup(uint8_t byte, uint32_t sub)
     } else {
         idx = byte;
     }
-    return map[idx] ? (gr_wasm_op)(map[idx] - 1) : GR_OP_COUNT_;
+    if (!map[idx]) return GR_OP_COUNT_;
+    gr_wasm_op op = (gr_wasm_op)(map[idx] - 1);
+    uint32_t need = op_feature(op);
+    return (need & features) == need ? op : GR_OP_COUNT_;
 }
 
 size_t graft__op_text_name(gr_wasm_op op, char *buf, size_t cap)

@@ -93,8 +93,9 @@ extern const gr_sig_info graft__sig_info[GR_SIG_COUNT_];
 extern const char *const graft__iop_names[GR_IOP_COUNT_];
 
 /* Map an encoding (first byte, and sub-opcode after 0xFC) to a gr_wasm_op;
- * returns GR_OP_COUNT_ when the encoding is not a 2.0 non-SIMD instruction. */
-gr_wasm_op graft__op_lookup(uint8_t byte, uint32_t sub);
+ * returns GR_OP_COUNT_ when the encoding is not a 2.0 non-SIMD instruction,
+ * nor one of a proposal turned on in features (GRAFT_FEATURE_* bits). */
+gr_wasm_op graft__op_lookup(uint8_t byte, uint32_t sub, uint32_t features);
 
 /* The text-format name ("i32.add", "br_if") into buf; returns its length. */
 size_t graft__op_text_name(gr_wasm_op op, char *buf, size_t cap);

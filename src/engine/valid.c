@@ -60,10 +60,9 @@ static const char *type_name(gr_valtype t)
     }
 }
 
-/* A constant expression of type `expected` [spec 3.3.10]. decode.c
- * already recorded sequence-level problems as GR_CONST_BAD. */
-static graft_result const_expr(const graft_module *m, const gr_const_expr *e, gr_valtype expected,
-                               gr_errbuf *err, const char *what)
+/* One instruction of a constant expression: its indices [spec 3.3.10]. */
+static graft_result const_entry(const graft_module *m, const gr_const_expr *e, gr_errbuf *err,
+                                const char *what)
 {
     unsigned long long at = e->offset;
     switch (e->kind) {
@@ -88,10 +87,59 @@ static graft_result const_expr(const graft_module *m, const gr_const_expr *e, gr
     default:
         break;
     }
-    if (e->type != expected)
+    return GRAFT_OK;
+}
+
+/* Type an extended-const sequence [proposal extended-const] with a stack
+ * of types: constants push, arithmetic pops two of its type and pushes
+ * one. *out is the single type left, or 0 when the stack does not end with
+ * exactly one value. Deeper than GR_CONST_STACK is an implementation limit,
+ * so that instance.c evaluates on a fixed native array. */
+static graft_result const_seq(const graft_module *m, const gr_const_expr *e, gr_errbuf *err,
+                              const char *what, gr_valtype *out)
+{
+    gr_valtype stack[GR_CONST_STACK];
+    uint32_t h = 0;
+    graft_result rc = GRAFT_OK;
+    *out = 0;
+    for (uint32_t i = 0; i < e->index && rc == GRAFT_OK; i++) {
+        const gr_const_expr *x = &e->seq[i];
+        rc = const_entry(m, x, err, what);
+        if (rc != GRAFT_OK) break;
+        if (x->kind < GR_CONST_I32_ADD && h == GR_CONST_STACK)
+            rc = graft__error(err, GRAFT_E_MODULE_TOO_LARGE, x->offset, GRAFT_NO_INDEX,
+                              "%s at offset 0x%llx: more than %u values on the stack", what,
+                              (unsigned long long)x->offset, (unsigned)GR_CONST_STACK);
+        else if (x->kind < GR_CONST_I32_ADD)
+            stack[h++] = x->type;
+        else if (h < 2 || stack[h - 1] != x->type || stack[h - 2] != x->type)
+            rc = graft__error(err, GRAFT_E_TYPE_MISMATCH, x->offset, GRAFT_NO_INDEX,
+                              "%s at offset 0x%llx: operands of an arithmetic instruction",
+                              what, (unsigned long long)x->offset);
+        else
+            h--;
+    }
+    if (rc == GRAFT_OK && h == 1) *out = stack[0];
+    return rc;
+}
+
+/* A constant expression of type `expected` [spec 3.3.10]. decode.c
+ * already recorded sequence-level problems as GR_CONST_BAD. */
+static graft_result const_expr(const graft_module *m, const gr_const_expr *e, gr_valtype expected,
+                               gr_errbuf *err, const char *what)
+{
+    unsigned long long at = e->offset;
+    gr_valtype type = e->type;
+    graft_result rc = e->kind == GR_CONST_SEQ ? const_seq(m, e, err, what, &type)
+                                              : const_entry(m, e, err, what);
+    if (rc != GRAFT_OK) return rc;
+    if (type == 0)
+        return graft__error(err, GRAFT_E_TYPE_MISMATCH, e->offset, GRAFT_NO_INDEX,
+                            "%s at offset 0x%llx: not exactly one value", what, at);
+    if (type != expected)
         return graft__error(err, GRAFT_E_TYPE_MISMATCH, e->offset, GRAFT_NO_INDEX,
                             "%s at offset 0x%llx: %s expected, found %s", what, at,
-                            type_name(expected), type_name(e->type));
+                            type_name(expected), type_name(type));
     return GRAFT_OK;
 }
 
@@ -216,6 +264,8 @@ static graft_result exports(const graft_module *m, gr_errbuf *err)
 
 static void declare(uint8_t *refs, const graft_module *m, const gr_const_expr *e)
 {
+    if (e->kind == GR_CONST_SEQ)
+        for (uint32_t i = 0; i < e->index; i++) declare(refs, m, &e->seq[i]);
     if (e->kind == GR_CONST_REF_FUNC && e->index < m->nfuncs)
         refs[e->index >> 3] |= (uint8_t)(1u << (e->index & 7));
 }

@@ -8,6 +8,8 @@
 
 #include "util.h"
 
+#include "graft.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,12 +162,34 @@ const manifest_row *manifest_find(const manifest *m, const char *dir, const char
     return NULL;
 }
 
+/* Buckets the engine implements, and the feature bits each needs in the
+ * env (0 for WebAssembly 2.0 itself). */
+static const struct {
+    const char *bucket;
+    uint32_t features;
+} supported[] = {
+    { "mvp", 0 },
+    { "sign-ext", 0 },
+    { "sat-conv", 0 },
+    { "multi-value", 0 },
+    { "bulk-memory", 0 },
+    { "reference-types", 0 },
+    { "tail-call", GRAFT_FEATURE_TAIL_CALL },
+    { "extended-const", GRAFT_FEATURE_EXTENDED_CONST },
+};
+
 bool manifest_bucket_supported(const char *bucket)
 {
-    static const char *const supported[] = { "mvp",         "sign-ext",    "sat-conv",
-                                             "multi-value", "bulk-memory", "reference-types" };
     for (size_t i = 0; i < sizeof supported / sizeof supported[0]; i++)
-        if (strcmp(bucket, supported[i]) == 0)
+        if (strcmp(bucket, supported[i].bucket) == 0)
             return true;
     return false;
+}
+
+uint32_t manifest_bucket_features(const char *bucket)
+{
+    for (size_t i = 0; i < sizeof supported / sizeof supported[0]; i++)
+        if (strcmp(bucket, supported[i].bucket) == 0)
+            return supported[i].features;
+    return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct manifest_row {
     char *dir;          /* e.g. "core" or "proposals/tail-call" */
@@ -33,5 +34,9 @@ const manifest_row *manifest_find(const manifest *m, const char *dir, const char
 
 /* Is the bucket one the engine implements today? */
 bool manifest_bucket_supported(const char *bucket);
+
+/* The GRAFT_FEATURE_* bits the env must have to run the bucket's files:
+ * a proposal's bucket turns on that proposal only (0 for unknown buckets). */
+uint32_t manifest_bucket_features(const char *bucket);
 
 #endif

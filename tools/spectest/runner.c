@@ -35,6 +35,7 @@ typedef struct file_run {
     const char *wast_name;  /* e.g. "names.wast", for failure lines */
     const char *base_dir;   /* directory of the JSON file, holding the .wasm files */
     bool verbose;           /* print passing and skipped commands too */
+    uint32_t features;      /* GRAFT_FEATURE_* bits for the env: the bucket's */
     graft_env *env;         /* fresh per file */
     graft_store *store;     /* fresh per file */
     char setup_error[256];  /* non-empty when env, store or spectest setup failed */
@@ -304,7 +305,8 @@ static bool define_spectest(file_run *fr)
 
 static void setup(file_run *fr)
 {
-    graft_result r = graft_env_new(NULL, &fr->env);
+    graft_env_config cfg = { .features = fr->features };
+    graft_result r = graft_env_new(&cfg, &fr->env);
     if (r != GRAFT_OK) {
         fr->env = NULL;
         snprintf(fr->setup_error, sizeof fr->setup_error, "graft_env_new: %s",
@@ -847,8 +849,10 @@ bool runner_run_file(const char *path, const manifest *m, bool verbose, runner_t
         printf("  %s: %s\n", display ? display : path, err);
     else if (row && !manifest_bucket_supported(row->bucket))
         fr.skipped = count_unregistered(commands);
-    else
+    else {
+        fr.features = row ? manifest_bucket_features(row->bucket) : 0;
         run_commands(&fr, commands);
+    }
     const char *shown = display ? display : path;
     long total = fr.passed + fr.failed + fr.skipped;
     if (!row) {
