@@ -304,6 +304,9 @@ GRAFT_API uint64_t graft_store_fuel_consumed(const graft_store *s);
 GRAFT_API graft_result graft_resume(graft_store *s, graft_val *results, size_t nresults);
 /* Drop a suspended call; the store is then idle and usable. */
 GRAFT_API void graft_abandon(graft_store *s);
+/* The fuel a host function costs per call, charged at the call before the
+ * host runs (default 1). No effect on WebAssembly functions. */
+GRAFT_API void graft_func_set_cost(graft_func *f, uint64_t units);
 
 /* ---- Host objects and the registry ------------------------------------ */
 

@@ -59,6 +59,10 @@ graft_result graft_call(graft_func *f, const graft_val *args, size_t nargs, graf
     if (!f) return GRAFT_ERR_API;
     graft_store *s = f->store;
     graft__error_clear(&s->err);
+    if (s->suspended)
+        return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                            "a call is suspended on this store: graft_resume or "
+                            "graft_abandon it first");
     const gr_functype *t = f->type;
     graft_result r = check_args(s, t, args, nargs, results, nresults);
     if (r != GRAFT_OK) return r;
@@ -79,7 +83,16 @@ graft_result graft_call(graft_func *f, const graft_val *args, size_t nargs, graf
 
     uint32_t saved_frames = s->nframes;
     s->stack_top = fp + need;
+    /* The outermost call (not one re-entered from a host function) may
+     * suspend; it keeps its frames and stack until graft_resume. */
+    int outermost = saved_frames == 0;
+    if (outermost) {
+        s->susp_func = f;
+        s->susp_fp = fp;
+    }
     r = graft__interp_run(s, f, fp);
+    if (r == GRAFT_SUSPENDED) return r;
+    if (outermost) s->susp_func = NULL;
     s->stack_top = fp;
     s->nframes = saved_frames;
     if (r == GRAFT_OK) {

@@ -46,8 +46,10 @@
  * kept on an explicit frame stack, never on the native stack.
  *
  * Checks: `loop_check` heads every loop, so it runs on loop entry and on
- * every back-edge; it and every call test the store's interrupt flag, and
- * the sandbox work adds fuel there and at basic-block entries. */
+ * every back-edge; it and every call test the store's interrupt flag.
+ * Fuel: `fuel n` heads every other basic block and `loop_check n` carries
+ * the loop body's count; n is the block's WebAssembly instruction count
+ * (docs/engine.md, "Fuel"). */
 #ifndef GR_CODE_H
 #define GR_CODE_H
 

@@ -214,7 +214,8 @@ static int iop_traps(gr_iop op)
     _Static_assert(GR_IOP_i64_store32 - GR_IOP_i32_load == 22, "memory rows are contiguous");
     if (op >= GR_IOP_i32_load && op <= GR_IOP_i64_store32) return 1;
     switch (op) {
-    case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_call: case GR_IOP_call_indirect:
+    case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_fuel:
+    case GR_IOP_call: case GR_IOP_call_indirect:
     case GR_IOP_return_call: case GR_IOP_return_call_indirect:
     case GR_IOP_table_get: case GR_IOP_table_set: case GR_IOP_table_fill: case GR_IOP_table_copy:
     case GR_IOP_table_init: case GR_IOP_memory_init: case GR_IOP_memory_copy:
@@ -241,6 +242,13 @@ graft_result graft__cc_emit_def(gr_cc *c, gr_iop op, uint32_t n, const uint32_t 
 {
     graft_result rc = graft__cc_emit(c, op, n, operands);
     if (rc == GRAFT_OK) c->last_d = c->nwords - n;
+    return rc;
+}
+
+graft_result graft__cc_start_block(gr_cc *c)
+{
+    graft_result rc = graft__cc_emit(c, GR_IOP_fuel, 1, NULL);
+    if (rc == GRAFT_OK) c->fuel_at = c->nwords - 1;
     return rc;
 }
 
@@ -826,6 +834,9 @@ static graft_result compile_body(gr_cc *c)
         }
         const gr_op_info *info = &graft__op_info[op];
         graft_result rc;
+        /* Fuel: one unit per WebAssembly instruction reached in live code,
+         * charged by the block's head (docs/engine.md, "Fuel"). */
+        if (gr_live(c)) c->words[c->fuel_at]++;
         if (info->cls == GR_CLS_NUM) rc = compile_num(c, info);
         else if (info->cls == GR_CLS_SPECIAL) rc = compile_special(c, op);
         else rc = compile_memop(c, info);
@@ -906,6 +917,7 @@ static graft_result compile_function(gr_cc *c, uint32_t i, size_t len)
     c->nvals = c->nctls = c->nwords = c->npcmap = c->nfix = c->max_height = 0;
     c->last_d = GR_NONE;
     rc = graft__cc_push_func_frame(c);
+    if (rc == GRAFT_OK) rc = graft__cc_start_block(c);
     if (rc == GRAFT_OK) rc = compile_body(c);
     if (rc == GRAFT_OK) rc = finish(c, fd);
     return rc;

@@ -108,6 +108,9 @@ typedef struct gr_cc {
 
     uint32_t last_d;          /* word index of the d operand of the last emitted
                                  instruction when it may be retargeted, or GR_NONE */
+    uint32_t fuel_at;         /* word index of the count operand of the charge
+                                 (fuel or loop_check) heading the current basic
+                                 block: every live WebAssembly instruction adds 1 */
 } gr_cc;
 
 /* ---- Byte readers -------------------------------------------------------
@@ -171,6 +174,10 @@ graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *ope
 graft_result graft__cc_emit_def(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands);
 void graft__cc_patch(gr_cc *c, uint32_t fixup, uint32_t target);
 graft_result graft__cc_add_fixup(gr_cc *c, uint32_t word, uint32_t base, uint32_t *chain);
+/* Start a basic block here: emit `fuel 0` and count into it (docs/engine.md,
+ * "Fuel"). Called at every label that a branch can reach and after every
+ * conditional branch; a loop's loop_check heads its block itself. */
+graft_result graft__cc_start_block(gr_cc *c);
 
 /* ---- compile_ctl.c: control instructions, calls ------------------------ */
 

@@ -180,10 +180,16 @@ static graft_result compile_block(gr_cc *c, gr_wasm_op op)
     if (rc != GRAFT_OK || !live) return rc;
     gr_ctl *top = &c->ctls[c->nctls - 1];
     if (f.kind == GR_CTL_LOOP) {
+        /* The loop_check heads the body's first block and carries its fuel. */
         top->head_pc = c->nwords;
-        return graft__cc_emit(c, GR_IOP_loop_check, 0, NULL);
+        rc = graft__cc_emit(c, GR_IOP_loop_check, 1, NULL);
+        c->fuel_at = c->nwords - 1;
+        return rc;
     }
-    if (f.kind == GR_CTL_IF) return emit_skip(c, cond.slot, &top->else_fix);
+    if (f.kind == GR_CTL_IF) {
+        rc = emit_skip(c, cond.slot, &top->else_fix);
+        return rc == GRAFT_OK ? graft__cc_start_block(c) : rc;   /* the then-branch */
+    }
     c->last_d = GR_NONE;
     return GRAFT_OK;
 }
@@ -221,6 +227,10 @@ static graft_result compile_else(gr_cc *c)
     f->kind = GR_CTL_ELSE;
     f->unreachable = 0;
     c->last_d = GR_NONE;
+    if (gr_live(c)) {
+        rc = graft__cc_start_block(c);   /* the else-branch, reached by br_unless */
+        if (rc != GRAFT_OK) return rc;
+    }
     return graft__cc_push_vals(c, f->params, f->nparams);
 }
 
@@ -246,12 +256,20 @@ static graft_result compile_end(gr_cc *c)
                                     : graft__cc_materialize_top(c, f->nresults);
         if (rc != GRAFT_OK) return rc;
     }
+    /* A label that branches reach, or that falls from unreachable code,
+     * starts a new basic block (fuel: what follows is not paid for by the
+     * block before it). */
+    int new_block = f->fixups != GR_NONE || f->else_fix != GR_NONE || f->unreachable;
     graft__cc_patch(c, f->else_fix, c->nwords);
     graft__cc_patch(c, f->fixups, c->nwords);
     graft__cc_drop_vals(c, f->nresults);
     c->nctls--;
     c->last_d = GR_NONE;
     if (c->nctls == 0) return GRAFT_OK;
+    if (new_block && gr_live(c)) {
+        rc = graft__cc_start_block(c);
+        if (rc != GRAFT_OK) return rc;
+    }
     return graft__cc_push_vals(c, f->results, f->nresults);
 }
 
@@ -284,7 +302,7 @@ static graft_result compile_br(gr_cc *c)
 
 static graft_result compile_br_if(gr_cc *c)
 {
-    uint32_t fi, skip = GR_NONE;
+    uint32_t fi = 0, skip = GR_NONE;
     const gr_valtype *types;
     gr_ventry cond = {0};
     graft_result rc = read_label(c, &fi);
@@ -295,16 +313,20 @@ static graft_result compile_br_if(gr_cc *c)
     rc = graft__cc_check_vals(c, types, n);
     if (rc != GRAFT_OK) return rc;
     if (gr_live(c)) {
-        if (fi != 0 && !needs_copies(c, f, n)) return emit_jump(c, f, cond.slot);
-        /* Copies happen on the taken path only; values that must be moved
-         * for a multi-value return are moved first, on both paths, so the
-         * stack entries stay right for the fall-through. */
-        if (fi == 0 && n > 1) rc = graft__cc_materialize_top(c, n);
-        if (rc == GRAFT_OK) rc = emit_skip(c, cond.slot, &skip);
-        if (rc == GRAFT_OK) rc = emit_branch(c, fi, n);
-        if (rc != GRAFT_OK) return rc;
-        graft__cc_patch(c, skip, c->nwords);
-        return GRAFT_OK;
+        if (fi != 0 && !needs_copies(c, f, n)) {
+            rc = emit_jump(c, f, cond.slot);
+        } else {
+            /* Copies happen on the taken path only; values that must be
+             * moved for a multi-value return are moved first, on both
+             * paths, so the stack entries stay right for the fall-through. */
+            if (fi == 0 && n > 1) rc = graft__cc_materialize_top(c, n);
+            if (rc == GRAFT_OK) rc = emit_skip(c, cond.slot, &skip);
+            if (rc == GRAFT_OK) rc = emit_branch(c, fi, n);
+            if (rc != GRAFT_OK) return rc;
+            graft__cc_patch(c, skip, c->nwords);
+        }
+        /* The fall-through is a new basic block. */
+        return rc == GRAFT_OK ? graft__cc_start_block(c) : rc;
     }
     /* [spec A.3]: pop the label types, push them back (refining unknowns). */
     if (!c->ctls[c->nctls - 1].unreachable) return GRAFT_OK;

@@ -327,6 +327,12 @@ graft_result graft_instance_new(graft_store *s, const graft_module *m, graft_ins
     if (r == GRAFT_OK) r = init_segments(s, inst);
     if (r == GRAFT_OK && m->has_start && m->start < m->nfuncs)
         r = graft_call(inst->funcs[m->start], NULL, 0, NULL, 0);
+    if (r == GRAFT_SUSPENDED) {
+        /* A half-done instantiation cannot be resumed: out of fuel. */
+        graft_abandon(s);
+        r = graft__error(&s->err, GRAFT_E_TRAP_OUT_OF_FUEL, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                         "in the start function");
+    }
     if (r != GRAFT_OK) return r;
     *out = inst;
     return GRAFT_OK;

@@ -75,14 +75,14 @@ static inline void st16(uint8_t *p, uint64_t x) { uint16_t v = LE16((uint16_t)x)
 static inline void st32(uint8_t *p, uint64_t x) { uint32_t v = LE32((uint32_t)x); memcpy(p, &v, 4); }
 static inline void st64(uint8_t *p, uint64_t x) { uint64_t v = LE64(x); memcpy(p, &v, 8); }
 
-/* ---- The step budget (runtime.h): 0 = unlimited, 1 = exhausted, n = n-1
- * steps left. A stop-gap bound for tests and the fuzzer until fuel. ------ */
-#define STEP()                                              \
+/* ---- Fuel (docs/engine.md, "Fuel"): take n units, or stop at pc, which
+ * is re-executed when a suspended call resumes. With fuel off the tank
+ * holds UINT64_MAX, so this is the same subtract-and-branch either way. -- */
+#define CHARGE(n)                                           \
     do {                                                    \
-        if (s->step_budget) {                               \
-            if (s->step_budget == 1) goto trap_steps;       \
-            s->step_budget--;                               \
-        }                                                   \
+        uint64_t need_ = (n);                               \
+        if (s->fuel < need_) goto out_of_fuel;              \
+        s->fuel -= need_;                                   \
     } while (0)
 
 /* ---- The interrupt flag (any thread or signal handler may set it) ------- */
@@ -253,6 +253,53 @@ static int host_trap_unreported(const graft_store *s)
     return s->err.pub.result == GRAFT_OK || s->err.pub.code == GRAFT_E_TRAP_HOST;
 }
 
+/* ---- Fuel for bulk operations (docs/engine.md, "Fuel") -------------------
+ * A bulk operation pays 1 unit per GR_FUEL_BYTES bytes (memory) or per
+ * element (tables), rounded up, on top of its instruction's unit. take_bulk
+ * charges for `left` items at `per` items a unit: all of them when the tank
+ * pays; else, when the call may suspend, the whole units the tank holds
+ * (the caller does that much, records its progress in s->bulk_pc/bulk_done
+ * and suspends at the same instruction); else nothing (the caller traps,
+ * having written nothing). */
+#define GR_FUEL_BYTES 64u
+#define GR_FUEL_PAGE (65536u / GR_FUEL_BYTES)   /* memory.grow, per page */
+
+static inline uint64_t take_bulk(graft_store *s, uint64_t left, uint32_t per, int can_suspend)
+{
+    uint64_t cost = left / per + (left % per != 0);
+    if (s->fuel >= cost) {
+        s->fuel -= cost;
+        return left;
+    }
+    if (!can_suspend) return 0;
+    uint64_t k = s->fuel * per;   /* fuel < cost <= 2^32, so no overflow; k < left */
+    s->fuel = 0;
+    return k;
+}
+
+/* May this invocation suspend (rather than trap) when fuel runs out? Only
+ * the outermost call of a graft_call in suspend mode. */
+#define CAN_SUSPEND() (s->fuel_mode == GRAFT_FUEL_SUSPEND && first == 0 && s->susp_func)
+
+/* After a bulk operation did k more of its n items: finish, or record the
+ * progress and stop for fuel at this instruction (which re-runs on resume
+ * and continues from s->bulk_done). */
+#define BULK_END(done, k, n)                                                   \
+    do {                                                                       \
+        if ((done) + (k) < (n)) {                                              \
+            s->bulk_pc = pc;                                                   \
+            s->bulk_done = (done) + (k);                                       \
+            goto out_of_fuel;                                                  \
+        }                                                                      \
+        s->bulk_pc = NULL;                                                     \
+    } while (0)
+
+/* Items a bulk operation at pc already did before it suspended. */
+static inline uint64_t bulk_done(const graft_store *s, const uint32_t *pc)
+{
+    return s->bulk_pc == pc ? s->bulk_done : 0;
+}
+
 /* Bounds of a bulk operation [spec 4.4.6/4.4.5]: start + n must not pass
  * size. Checked in 64 bits before anything is written, so a trapping
  * operation writes nothing; n == 0 at exactly the end is allowed. */
@@ -290,18 +337,21 @@ static graft_result run(graft_store *s, graft_func *f, gr_slot *fp, const int32_
         return GRAFT_OK;
     }
 #endif
-    const uint32_t first = s->nframes;        /* this invocation's first frame */
+    const uint32_t first = f ? s->nframes : 0; /* this invocation's first frame
+                                                  (a resumed call's is 0) */
     gr_slot *const stack_end = s->stack + s->limits.max_stack_slots;
     gr_frame *const frames_end = s->frames + s->limits.max_call_depth;
     graft_error_code tc = GRAFT_E_NONE;       /* trap code, at `trap` */
     graft_result r;
 
-    if (first >= s->limits.max_call_depth)
+    if (f && first >= s->limits.max_call_depth)
         return graft__trap(s, GRAFT_E_TRAP_STACK_EXHAUSTED, first);
-    if (!f->code) {
+    if (f && !f->code) {
         /* A host function called straight from the API. */
         if ((size_t)(stack_end - fp) < host_slots(f))
             return graft__trap(s, GRAFT_E_TRAP_STACK_EXHAUSTED, first);
+        if (s->fuel < f->host_cost) return graft__trap(s, GRAFT_E_TRAP_OUT_OF_FUEL, first);
+        s->fuel -= f->host_cost;
         r = call_host(s, f, fp, NULL);
         if (r != GRAFT_OK && host_trap_unreported(s))
             r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
@@ -310,21 +360,35 @@ static graft_result run(graft_store *s, graft_func *f, gr_slot *fp, const int32_
 
     gr_frame *const fr_first = s->frames + first;
     gr_frame *fr = fr_first;                  /* the innermost frame record */
-    const gr_code *code = f->code;
-    graft_instance *inst = f->inst;
-    graft_memory *mem = memory0(inst);
+    const gr_code *code;
+    graft_instance *inst;
+    graft_memory *mem;
     uint8_t *mb;                              /* memory 0's bytes */
     uint64_t ms;                              /* memory 0's size in bytes */
-    const uint32_t *pc = code->words;
+    const uint32_t *pc;
     graft_func *callee;                       /* at call_enter */
     gr_slot *nfp;                             /* at call_enter: the callee's fp */
     const uint32_t *npc;                      /* at call_enter: the return pc */
 
-    fr->func = f;
-    fr->fp = fp;
-    fr->pc = NULL;
-    s->nframes = first + 1;
-    for (uint32_t i = code->nparam_slots; i < code->nlocal_slots; i++) fp[i].u64 = 0;
+    if (f) {
+        code = f->code;
+        fr->func = f;
+        fr->fp = fp;
+        fr->pc = NULL;
+        s->nframes = first + 1;
+        for (uint32_t i = code->nparam_slots; i < code->nlocal_slots; i++) fp[i].u64 = 0;
+        pc = code->words;
+    } else {
+        /* Resume a suspended call: its innermost frame holds pc and fp. */
+        fr = s->frames + s->nframes - 1;
+        f = fr->func;
+        code = f->code;
+        fp = fr->fp;
+        pc = fr->pc;
+        s->suspended = 0;
+    }
+    inst = f->inst;
+    mem = memory0(inst);
     RELOAD_MEM();
 
 #ifdef GRAFT_DISPATCH_SWITCH
@@ -341,8 +405,13 @@ dispatch:
     }
     OP(loop_check) {
         if (INTERRUPT_PENDING(s)) goto trap_interrupt;
-        STEP();
-        pc += 1;
+        CHARGE(W(1));
+        pc += 2;
+        NEXT();
+    }
+    OP(fuel) {
+        CHARGE(W(1));
+        pc += 2;
         NEXT();
     }
     OP(br) {
@@ -475,7 +544,12 @@ dispatch:
         NEXT();
     }
     OP(table_grow) {
-        int64_t old = graft__table_grow(inst->tables[W(2)], S(4).u32, S(3).ref);
+        /* 1 unit per element when the table can grow that far; a refused
+         * grow (-1) costs only its instruction. */
+        graft_table *t = inst->tables[W(2)];
+        uint32_t delta = S(4).u32;
+        CHARGE(delta <= t->cap - t->size ? delta : 0);
+        int64_t old = graft__table_grow(t, delta, S(3).ref);
         S(1).u32 = (uint32_t)old;   /* -1 becomes 0xFFFFFFFF, i32 -1 */
         pc += 5;
         NEXT();
@@ -485,7 +559,9 @@ dispatch:
         uint32_t i = S(2).u32, n = S(4).u32;
         void *v = S(3).ref;
         if (!range_ok(i, n, t->size)) goto trap_table;
-        for (uint32_t k = 0; k < n; k++) t->elems[i + k] = v;
+        uint64_t done = bulk_done(s, pc), k = take_bulk(s, n - done, 1, CAN_SUSPEND());
+        for (uint64_t j = done; j < done + k; j++) t->elems[i + j] = v;
+        BULK_END(done, k, n);
         pc += 5;
         NEXT();
     }
@@ -494,7 +570,12 @@ dispatch:
         const graft_table *ts = inst->tables[W(2)];
         uint32_t d = S(3).u32, src = S(4).u32, n = S(5).u32;
         if (!range_ok(d, n, td->size) || !range_ok(src, n, ts->size)) goto trap_table;
-        if (n) memmove(td->elems + d, ts->elems + src, (size_t)n * sizeof(void *));
+        uint64_t done = bulk_done(s, pc), k = take_bulk(s, n - done, 1, CAN_SUSPEND());
+        /* In chunks: front first when moving down, back first when moving
+         * up, as memmove would. */
+        uint64_t at = d <= src ? done : n - done - k;
+        if (k) memmove(td->elems + d + at, ts->elems + src + at, (size_t)k * sizeof(void *));
+        BULK_END(done, k, n);
         pc += 6;
         NEXT();
     }
@@ -504,7 +585,9 @@ dispatch:
         uint32_t d = S(3).u32, src = S(4).u32, n = S(5).u32;
         if (!range_ok(d, n, t->size) || !range_ok(src, n, inst->elem_sizes[seg]))
             goto trap_table;
-        if (n) memcpy(t->elems + d, inst->elem_refs[seg] + src, (size_t)n * sizeof(void *));
+        uint64_t done = bulk_done(s, pc), k = take_bulk(s, n - done, 1, CAN_SUSPEND());
+        if (k) memcpy(t->elems + d + done, inst->elem_refs[seg] + src + done, (size_t)k * sizeof(void *));
+        BULK_END(done, k, n);
         pc += 6;
         NEXT();
     }
@@ -521,7 +604,11 @@ dispatch:
         NEXT();
     }
     OP(memory_grow) {
-        int64_t old = graft__memory_grow(mem, S(2).u32);
+        /* GR_FUEL_PAGE units per page when the memory can grow that far; a
+         * refused grow (-1) costs only its instruction. */
+        uint32_t delta = S(2).u32;
+        CHARGE(delta <= mem->cap_pages - mem->pages ? (uint64_t)delta * GR_FUEL_PAGE : 0);
+        int64_t old = graft__memory_grow(mem, delta);
         S(1).u32 = (uint32_t)old;   /* -1 becomes i32 -1 */
         RELOAD_MEM();
         pc += 3;
@@ -531,7 +618,10 @@ dispatch:
         uint32_t seg = W(1);
         uint32_t d = S(2).u32, src = S(3).u32, n = S(4).u32;
         if (!range_ok(d, n, ms) || !range_ok(src, n, inst->data_sizes[seg])) goto trap_mem;
-        if (n) memcpy(mb + d, inst->module->datas[seg].bytes + src, n);
+        uint64_t done = bulk_done(s, pc);
+        uint64_t k = take_bulk(s, n - done, GR_FUEL_BYTES, CAN_SUSPEND());
+        if (k) memcpy(mb + d + done, inst->module->datas[seg].bytes + src + done, k);
+        BULK_END(done, k, n);
         pc += 5;
         NEXT();
     }
@@ -543,14 +633,21 @@ dispatch:
     OP(memory_copy) {
         uint32_t d = S(1).u32, src = S(2).u32, n = S(3).u32;
         if (!range_ok(d, n, ms) || !range_ok(src, n, ms)) goto trap_mem;
-        if (n) memmove(mb + d, mb + src, n);
+        uint64_t done = bulk_done(s, pc);
+        uint64_t k = take_bulk(s, n - done, GR_FUEL_BYTES, CAN_SUSPEND());
+        uint64_t at = d <= src ? done : n - done - k;   /* as in table.copy */
+        if (k) memmove(mb + d + at, mb + src + at, k);
+        BULK_END(done, k, n);
         pc += 4;
         NEXT();
     }
     OP(memory_fill) {
         uint32_t d = S(1).u32, n = S(3).u32;
         if (!range_ok(d, n, ms)) goto trap_mem;
-        if (n) memset(mb + d, (int)(S(2).u32 & 0xFF), n);
+        uint64_t done = bulk_done(s, pc);
+        uint64_t k = take_bulk(s, n - done, GR_FUEL_BYTES, CAN_SUSPEND());
+        if (k) memset(mb + d + done, (int)(S(2).u32 & 0xFF), k);
+        BULK_END(done, k, n);
         pc += 4;
         NEXT();
     }
@@ -794,7 +891,6 @@ dispatch:
      * which is where a trap here is reported. ---- */
 call_enter:
     if (INTERRUPT_PENDING(s)) goto trap_interrupt;
-    STEP();
     if (fr + 1 >= frames_end) goto trap_stack;
     if (callee->code) {
         code = callee->code;
@@ -814,6 +910,7 @@ call_enter:
         NEXT();
     }
     if ((size_t)(stack_end - nfp) < host_slots(callee)) goto trap_stack;
+    CHARGE(callee->host_cost);   /* before the host runs; never inside it */
     fr->pc = npc;
     s->nframes = (uint32_t)(fr - s->frames) + 1;
     r = call_host(s, callee, nfp, inst);
@@ -837,7 +934,6 @@ call_enter:
      * as from a call and its results become this function's. ---- */
 tail_enter:
     if (INTERRUPT_PENDING(s)) goto trap_interrupt;
-    STEP();
     if (!callee->code) goto tail_host;
     if ((size_t)(stack_end - fp) < callee->code->frame_slots) goto trap_stack;
     code = callee->code;
@@ -854,6 +950,7 @@ tail_enter:
 tail_host:
     if (fr + 1 >= frames_end) goto trap_stack;
     if ((size_t)(stack_end - nfp) < host_slots(callee)) goto trap_stack;
+    CHARGE(callee->host_cost);   /* as call_enter: before the host runs */
     fr->pc = pc;
     s->nframes = (uint32_t)(fr - s->frames) + 1;
     r = call_host(s, callee, nfp, inst);
@@ -902,9 +999,19 @@ trap_interrupt:
     INTERRUPT_CLEAR(s);
     tc = GRAFT_E_TRAP_INTERRUPTED;
     goto trap;
-trap_steps:
-    tc = GRAFT_E_TRAP_OUT_OF_FUEL;
-    goto trap;
+out_of_fuel:
+    /* pc is the charging instruction. Suspend only the outermost call of a
+     * graft_call (nothing native is held then); a call re-entered from a
+     * host function, or a start function, traps instead. */
+    if (!CAN_SUSPEND()) {
+        s->bulk_pc = NULL;
+        tc = GRAFT_E_TRAP_OUT_OF_FUEL;
+        goto trap;
+    }
+    fr->pc = pc;
+    s->nframes = (uint32_t)(fr - s->frames) + 1;
+    s->suspended = 1;
+    return graft__error(&s->err, GRAFT_E_SUSPENDED, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, NULL);
 trap:
     fr->pc = pc;
     s->nframes = (uint32_t)(fr - s->frames) + 1;
@@ -928,4 +1035,9 @@ const int32_t *graft__interp_handlers(void)
 graft_result graft__interp_run(graft_store *s, graft_func *f, gr_slot *fp)
 {
     return run(s, f, fp, NULL);
+}
+
+graft_result graft__interp_resume(graft_store *s)
+{
+    return run(s, NULL, NULL, NULL);
 }

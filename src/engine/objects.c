@@ -64,6 +64,7 @@ graft_result graft_func_new_host(graft_store *s, const graft_functype *type, gra
     f->type = &f->host_type;
     f->host = fn;
     f->host_user = user;
+    f->host_cost = 1;
     graft__store_adopt(s, &f->obj, GR_OBJ_FUNC);
     *out = f;
     return GRAFT_OK;

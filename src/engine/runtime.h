@@ -37,6 +37,8 @@ struct graft_func {
     const gr_code *code;       /* compiled body; NULL for host functions */
     graft_host_fn host;        /* host functions only */
     void *host_user;           /* passed to host */
+    uint64_t host_cost;        /* host functions: fuel units charged per call
+                                  (graft_func_set_cost; default 1) */
     gr_functype host_type;     /* host functions: owned copy of the type */
     const graft_valtype *valtypes; /* the type as graft_valtype, params then
                                   results, for graft_func_type: the module's
@@ -119,13 +121,18 @@ struct graft_store {
     gr_frame *frames;           /* limits.max_call_depth records */
     uint32_t nframes;           /* frames in use */
     gr_atomic_flag interrupt;   /* set by graft_store_interrupt */
-    uint64_t step_budget;       /* internal bound for tests and the fuzzer:
-                                   loop iterations plus calls: 0 = unlimited,
-                                   1 = exhausted (traps "out of fuel"), n =
-                                   n-1 steps left.
-                                   Checked where interrupts are (loop_check,
-                                   calls). The sandbox work replaces it with
-                                   deterministic per-instruction fuel. */
+    /* Fuel (docs/engine.md, "Fuel"). fuel is what is left; with
+     * GRAFT_FUEL_OFF it is UINT64_MAX, so the same charge instructions run
+     * and never run dry. fuel_given - fuel is what was consumed. */
+    uint64_t fuel;
+    uint64_t fuel_given;        /* set plus added since graft_store_set_fuel */
+    uint8_t fuel_mode;          /* graft_fuel_mode */
+    uint8_t suspended;          /* a call is suspended: frames[0 .. nframes)
+                                   and the value stack hold its state */
+    const graft_func *susp_func; /* the suspended call's function (its results) */
+    gr_slot *susp_fp;           /* and its frame, where results land */
+    const uint32_t *bulk_pc;    /* a bulk operation suspended midway: its pc, */
+    uint64_t bulk_done;         /* and the bytes or elements already done */
 };
 
 struct graft_caller {
@@ -140,6 +147,9 @@ struct graft_caller {
  * frame fits (fp + frame_slots within the stack). Handles host functions
  * too. On failure the store's error is set (traps with a backtrace). */
 graft_result graft__interp_run(graft_store *s, graft_func *f, gr_slot *fp);
+/* interp.c: continue the suspended call (s->suspended; frames and pc saved
+ * by the suspension). GRAFT_SUSPENDED again, or as graft__interp_run. */
+graft_result graft__interp_resume(graft_store *s);
 
 /* memory.c: grow by delta pages; returns the old size in pages, or -1
  * (limit, cap, budget or allocation failure: memory.grow's -1). */

@@ -33,6 +33,7 @@ graft_result graft_store_new(graft_env *env, const graft_store_limits *limits, g
     if (!s)
         return graft__oom(env, &env->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "store");
     s->env = env;
+    s->fuel = s->fuel_given = UINT64_MAX;   /* fuel off: a tank no run drains */
     if (limits) s->limits = *limits;
     if (!s->limits.max_call_depth) s->limits.max_call_depth = GR_DEFAULT_CALL_DEPTH;
     if (!s->limits.max_stack_slots) s->limits.max_stack_slots = GR_DEFAULT_STACK_SLOTS;

@@ -117,7 +117,7 @@ static int spec_run(const uint8_t *bytes, size_t len, uint64_t k, int *unclean)
                 if (graft_instance_export(inst, d.name, d.name_len, &ext) != GRAFT_OK) continue;
                 graft_val args[8], res[8];
                 for (uint32_t a = 0; a < d.func.nparams; a++) args[a] = zero_val(d.func.params[a]);
-                s->step_budget = 100000;
+                graft_store_set_fuel(s, GRAFT_FUEL_TRAP, 1000000);
                 r = graft_call(ext.of.func, args, d.func.nparams, res, d.func.nresults);
                 if (!clean_class(r)) (*unclean)++;
             }

@@ -14,7 +14,7 @@
 #include "runtime.h"
 #include "zero_imports.h"
 
-#define STEP_BUDGET 20000
+#define FUEL 200000   /* WebAssembly instructions per call (trap mode) */
 
 static void call_exports(graft_store *s, graft_instance *inst, const graft_module *m)
 {
@@ -28,7 +28,7 @@ static void call_exports(graft_store *s, graft_instance *inst, const graft_modul
         graft_val args[16], results[16];
         if (d.func.nparams > 16 || d.func.nresults > 16) continue;
         for (uint32_t k = 0; k < d.func.nparams; k++) args[k] = zero_val(d.func.params[k]);
-        s->step_budget = STEP_BUDGET;
+        graft_store_set_fuel(s, GRAFT_FUEL_TRAP, FUEL);
         graft_call(ext.of.func, args, d.func.nparams, results, d.func.nresults);
     }
 }
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (graft_store_new(env, &lim, &s) == GRAFT_OK) {
             zero_imports(s, m);
             graft_instance *inst = NULL;
-            s->step_budget = STEP_BUDGET;
+            graft_store_set_fuel(s, GRAFT_FUEL_TRAP, FUEL);
             if (graft_instance_new(s, m, &inst) == GRAFT_OK) call_exports(s, inst, m);
             graft_store_free(s);
         }

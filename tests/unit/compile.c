@@ -152,13 +152,14 @@ static void test_golden_basic(void)
     uint32_t ty = add_type("\x7f\x7f", "\x7f");
     FUNC(ty, 0x00, 0x20, 0x00, 0x20, 0x01, 0x6a, 0x0b);   /* local.get 0 1; i32.add */
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: i32_add 2, 0, 1\n"
-                          "4: ret1 2\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 4\n"
+                          "2: i32_add 2, 0, 1\n"
+                          "6: ret1 2\n");
     const gr_code *c = t.defs[0].code;
     CHECK_EQ_INT(c->nparam_slots, 2);
     CHECK_EQ_INT(c->nlocal_slots, 2);
     CHECK_EQ_INT(c->frame_slots, 4);
-    CHECK_EQ_INT(c->npcmap, 0);
+    CHECK_EQ_INT(c->npcmap, 1);   /* the entry block's fuel charge */
     CHECK(t.m.internal_code_bytes > 0);
 
     /* local.get, ret1 of an alias: no copies at all. */
@@ -166,7 +167,8 @@ static void test_golden_basic(void)
     ty = add_type("\x7f", "\x7f");
     FUNC(ty, 0x00, 0x20, 0x00, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: ret1 0\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 2\n"
+                          "2: ret1 0\n");
 }
 
 static void test_golden_locals(void)
@@ -177,19 +179,21 @@ static void test_golden_locals(void)
     uint32_t ty = add_type("\x7f", "");
     FUNC(ty, 0x01, 0x01, 0x7f, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x21, 0x01, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: const32 3, 1\n"
-                          "3: i32_add 1, 0, 3\n"
-                          "7: ret0\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 5\n"
+                          "2: const32 3, 1\n"
+                          "5: i32_add 1, 0, 3\n"
+                          "9: ret0\n");
 
     /* local.get 0 stays the old value across local.set 0. */
     reset();
     ty = add_type("\x7f", "\x7f");
     FUNC(ty, 0x00, 0x20, 0x00, 0x41, 0x05, 0x21, 0x00, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: const32 2, 5\n"
-                          "3: copy 1, 0\n"
-                          "6: copy 0, 2\n"
-                          "9: ret1 1\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 4\n"
+                          "2: const32 2, 5\n"
+                          "5: copy 1, 0\n"
+                          "8: copy 0, 2\n"
+                          "11: ret1 1\n");
 
     /* local.tee: the constant goes straight into the local, which is
      * then on the stack as an alias. */
@@ -197,8 +201,9 @@ static void test_golden_locals(void)
     ty = add_type("", "\x7e");
     FUNC(ty, 0x01, 0x01, 0x7e, 0x42, 0x07, 0x22, 0x00, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: const64 0, 0x7\n"
-                          "4: ret1 0\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 3\n"
+                          "2: const64 0, 0x7\n"
+                          "6: ret1 0\n");
     CHECK_EQ_INT(t.defs[0].code->frame_slots, 2);
 }
 
@@ -209,11 +214,14 @@ static void test_golden_blocks(void)
     uint32_t ty = add_type("\x7f", "\x7f");
     FUNC(ty, 0x00, 0x02, 0x7f, 0x20, 0x00, 0x20, 0x00, 0x0d, 0x00, 0x1a, 0x41, 0x02, 0x0b, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: br_unless 0, @8\n"
-                          "3: copy 1, 0\n"
-                          "6: br @11\n"
-                          "8: const32 1, 2\n"
-                          "11: ret1 1\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 4\n"
+                          "2: br_unless 0, @10\n"
+                          "5: copy 1, 0\n"
+                          "8: br @15\n"
+                          "10: fuel 3\n"
+                          "12: const32 1, 2\n"
+                          "15: fuel 1\n"
+                          "17: ret1 1\n");
 }
 
 static void test_golden_loop_if(void)
@@ -223,26 +231,32 @@ static void test_golden_loop_if(void)
     uint32_t ty = add_type("\x7f", "");
     FUNC(ty, 0x00, 0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: loop_check\n"
-                          "1: const32 2, 1\n"
-                          "4: i32_sub 0, 0, 2\n"
-                          "8: br_if 0, @0\n"
-                          "11: ret0\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 1\n"
+                          "2: loop_check 5\n"
+                          "4: const32 2, 1\n"
+                          "7: i32_sub 0, 0, 2\n"
+                          "11: br_if 0, @2\n"
+                          "14: fuel 2\n"
+                          "16: ret0\n");
     const gr_code *c = t.defs[0].code;
-    CHECK_EQ_INT(c->npcmap, 1);
-    CHECK_EQ_U64(graft__code_wasm_offset(c, 0), t.defs[0].body_offset + 1);
-    CHECK_EQ_U64(graft__code_wasm_offset(c, 5), t.defs[0].body_offset + 1);
+    CHECK_EQ_INT(c->npcmap, 3);   /* fuel, loop_check, fuel */
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 2), t.defs[0].body_offset + 1);
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 7), t.defs[0].body_offset + 1);
 
     /* if (result i32) i32.const 1 else local.get 0 end */
     reset();
     ty = add_type("\x7f", "\x7f");
     FUNC(ty, 0x00, 0x20, 0x00, 0x04, 0x7f, 0x41, 0x01, 0x05, 0x20, 0x00, 0x0b, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: br_unless 0, @8\n"
-                          "3: const32 1, 1\n"
-                          "6: br @11\n"
-                          "8: copy 1, 0\n"
-                          "11: ret1 1\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 2\n"
+                          "2: br_unless 0, @12\n"
+                          "5: fuel 2\n"
+                          "7: const32 1, 1\n"
+                          "10: br @17\n"
+                          "12: fuel 2\n"
+                          "14: copy 1, 0\n"
+                          "17: fuel 1\n"
+                          "19: ret1 1\n");
 }
 
 static void test_golden_calls(void)
@@ -254,23 +268,26 @@ static void test_golden_calls(void)
     FUNC(t2, 0x00, 0x20, 0x00, 0x0b);
     FUNC(t1, 0x00, 0x41, 0x07, 0x20, 0x00, 0x20, 0x00, 0x10, 0x00, 0x6a, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(1), "0: const32 1, 7\n"
-                          "3: copy 2, 0\n"
-                          "6: copy 3, 0\n"
-                          "9: call 0, 2\n"
-                          "12: i32_add 1, 1, 2\n"
-                          "16: ret1 1\n");
+    CHECK_EQ_STR(dump(1), "0: fuel 6\n"
+                          "2: const32 1, 7\n"
+                          "5: copy 2, 0\n"
+                          "8: copy 3, 0\n"
+                          "11: call 0, 2\n"
+                          "14: i32_add 1, 1, 2\n"
+                          "18: ret1 1\n");
     CHECK_EQ_INT(t.defs[1].code->frame_slots, 4);
-    CHECK_EQ_INT(t.defs[1].code->npcmap, 1);
+    CHECK_EQ_INT(t.defs[1].code->npcmap, 2);   /* fuel, call */
 
     /* br_table with a return target and a block target needing no copy */
     reset();
     uint32_t ty = add_type("\x7f", "");
     FUNC(ty, 0x00, 0x02, 0x40, 0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x00, 0x0b, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: br_table 0, 2, @7, @6, @7\n"
-                          "6: ret0\n"
-                          "7: ret0\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 3\n"
+                          "2: br_table 0, 2, @9, @8, @9\n"
+                          "8: ret0\n"
+                          "9: fuel 1\n"
+                          "11: ret0\n");
 }
 
 static void test_golden_multi(void)
@@ -280,9 +297,10 @@ static void test_golden_multi(void)
     uint32_t ty = add_type("", "\x7f\x7e");
     FUNC(ty, 0x00, 0x41, 0x01, 0x42, 0x02, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: const32 0, 1\n"
-                          "3: const64 1, 0x2\n"
-                          "7: retn 2, 0\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 3\n"
+                          "2: const32 0, 1\n"
+                          "5: const64 1, 0x2\n"
+                          "9: retn 2, 0\n");
 
     /* br_if out of the function with two results: the values are moved
      * before the test, so both paths see them in place. */
@@ -290,11 +308,13 @@ static void test_golden_multi(void)
     ty = add_type("\x7f\x7e", "\x7f\x7e");
     FUNC(ty, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x00, 0x0d, 0x00, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: copy 2, 0\n"
-                          "3: copy 3, 1\n"
-                          "6: br_unless 0, @12\n"
-                          "9: retn 2, 2\n"
-                          "12: retn 2, 2\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 4\n"
+                          "2: copy 2, 0\n"
+                          "5: copy 3, 1\n"
+                          "8: br_unless 0, @14\n"
+                          "11: retn 2, 2\n"
+                          "14: fuel 1\n"
+                          "16: retn 2, 2\n");
 
     /* br_table targets that need copies or return go through stubs,
      * one per label. */
@@ -302,11 +322,13 @@ static void test_golden_multi(void)
     ty = add_type("\x7f", "\x7f");
     FUNC(ty, 0x00, 0x02, 0x7f, 0x20, 0x00, 0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x00, 0x0b, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: br_table 0, 2, @6, @11, @6\n"
-                          "6: copy 1, 0\n"
-                          "9: br @13\n"
-                          "11: ret1 0\n"
-                          "13: ret1 1\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 4\n"
+                          "2: br_table 0, 2, @8, @13, @8\n"
+                          "8: copy 1, 0\n"
+                          "11: br @15\n"
+                          "13: ret1 0\n"
+                          "15: fuel 1\n"
+                          "17: ret1 1\n");
 
     /* Memory and call_indirect operands. */
     reset();
@@ -316,13 +338,14 @@ static void test_golden_multi(void)
     t.tables[0].elem = FREF;
     FUNC(ty, 0x00, 0x20, 0x00, 0x28, 0x02, 0x04, 0x20, 0x00, 0x11, 0x00, 0x00, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: i32_load 1, 0, 4\n"
-                          "4: call_indirect 0, 0, 0, 1\n"
-                          "9: ret1 1\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 5\n"
+                          "2: i32_load 1, 0, 4\n"
+                          "6: call_indirect 0, 0, 0, 1\n"
+                          "11: ret1 1\n");
     const gr_code *c = t.defs[0].code;
-    CHECK_EQ_INT(c->npcmap, 2);
-    CHECK_EQ_U64(graft__code_wasm_offset(c, 4), t.defs[0].body_offset + 8);
-    CHECK_EQ_U64(graft__code_wasm_offset(c, 9), t.defs[0].body_offset + 8);
+    CHECK_EQ_INT(c->npcmap, 3);   /* fuel, i32.load, call_indirect */
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 6), t.defs[0].body_offset + 8);
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 11), t.defs[0].body_offset + 8);
 }
 
 /* Every allocation of a compile fails in turn: a clean resource error,
@@ -376,7 +399,8 @@ static void test_errors_types(void)
     ty = add_type("", "\x7f");
     FUNC(ty, 0x00, 0x00, 0x6a, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: unreachable\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 1\n"
+                          "2: unreachable\n");
     /* ...but still typed. */
     reset();
     ty = add_type("", "");
@@ -576,15 +600,17 @@ static void test_many_locals(void)
     FUNC(ty, 0x02, 0xcf, 0x86, 0x03, 0x7f, 0x01, 0x7e, 0x20, 0xcf, 0x86, 0x03, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
     CHECK_EQ_INT(t.defs[0].code->nlocal_slots, 50000);
-    CHECK_EQ_STR(dump(0), "0: ret1 49999\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 2\n"
+                          "2: ret1 49999\n");
 
     reset();
     ty = add_type("", "\x7e");
     /* 100,000 i64 locals: aliasing is off, local.get copies. */
     FUNC(ty, 0x01, 0xa0, 0x8d, 0x06, 0x7e, 0x20, 0x05, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
-    CHECK_EQ_STR(dump(0), "0: copy 100000, 5\n"
-                          "3: ret1 100000\n");
+    CHECK_EQ_STR(dump(0), "0: fuel 2\n"
+                          "2: copy 100000, 5\n"
+                          "5: ret1 100000\n");
 }
 
 static void test_random_bodies(void)

@@ -74,6 +74,7 @@ static fixture *fx_new(uint32_t depth, uint32_t slots)
     f->s.stack = calloc(slots, sizeof(gr_slot));
     f->s.frames = calloc(depth, sizeof(gr_frame));
     f->s.stack_top = f->s.stack;
+    f->s.fuel = f->s.fuel_given = UINT64_MAX;   /* fuel off, as graft_store_new */
     graft__error_clear(&f->s.err);
 
     static const gr_valtype i32x2[2] = {GRAFT_I32, GRAFT_I32};
@@ -638,7 +639,7 @@ static void test_control(fixture *f)
     asmb *a = &f->code_words[0];
     a->n = 0;
     emit(a, GR_IOP_const32, 2, 1u, 1u);              /* acc (slot 1) = 1 */
-    uint32_t loop = emit(a, GR_IOP_loop_check, 0);
+    uint32_t loop = emit(a, GR_IOP_loop_check, 1, 0u);
     emit(a, GR_IOP_i32_eqz, 2, 2u, 0u);
     uint32_t exit_br = emit(a, GR_IOP_br_if, 2, 2u, 0u);
     emit(a, GR_IOP_i32_mul, 3, 1u, 1u, 0u);
@@ -984,7 +985,7 @@ static void test_interrupt(void)
     fixture *f = fx_new(100, 4096);
     asmb *a = &f->code_words[0];
     a->n = 0;
-    uint32_t loop = emit(a, GR_IOP_loop_check, 0);
+    uint32_t loop = emit(a, GR_IOP_loop_check, 1, 0u);
     uint32_t br = emit(a, GR_IOP_br, 1, 0u);
     patch(a, br, 1, loop);
     fx_func(f, 0, 2, 0, 0);

@@ -1,6 +1,5 @@
-/* limits.c - the engine's bounds on a guest that never stops: the step
- * budget (loop iterations and calls; the fuzzer's bound until fuel), the
- * interrupt flag, and call-stack exhaustion, each followed by a healthy
+/* limits.c - the engine's bounds on a guest that never stops: fuel in trap
+ * mode (one unit per WebAssembly instruction), the interrupt flag, and call-stack exhaustion, each followed by a healthy
  * call on the same store to show that the store stays usable. */
 #include <graft.h>
 
@@ -43,12 +42,15 @@ int main(void)
     CHECK_EQ_INT(graft_store_new(env, &lim, &s), GRAFT_OK);
     CHECK_EQ_INT(graft_instance_new(s, m, &inst), GRAFT_OK);
 
-    /* The step budget stops an infinite loop. */
-    s->step_budget = 1000;
+    /* Fuel stops an infinite loop: the entry block pays for `loop`, each
+     * pass of the body for `br 0`, so 1000 units run 999 passes and the
+     * 1000th stops with nothing left. */
+    graft_store_set_fuel(s, GRAFT_FUEL_TRAP, 1000);
     CHECK_EQ_INT(graft_call(graft_instance_func(inst, "spin"), NULL, 0, NULL, 0), GRAFT_ERR_TRAP);
     CHECK_EQ_INT(graft_store_error(s)->code, GRAFT_E_TRAP_OUT_OF_FUEL);
-    CHECK_EQ_INT(s->step_budget, 1);
-    s->step_budget = 0;
+    CHECK_EQ_U64(graft_store_fuel(s), 0);
+    CHECK_EQ_U64(graft_store_fuel_consumed(s), 1000);
+    graft_store_set_fuel(s, GRAFT_FUEL_OFF, 0);
     healthy(inst);
 
     /* An interrupt set before the call stops it at the first check. */
