@@ -97,12 +97,19 @@ typedef struct fx {
     graft_instance *inst;
     graft_func *h;          /* the imported host function */
     int host_calls;
+    int reenter;            /* h calls loop(1000) back in the instance */
 } fx;
 
 static graft_result host_h(graft_caller *c, graft_slot *slots, void *user)
 {
     (void)c;
-    ((fx *)user)->host_calls++;
+    fx *f = user;
+    f->host_calls++;
+    if (f->reenter) {
+        graft_val arg = {.type = GRAFT_I32, .of.i32 = 1000}, res;
+        graft_result r = graft_call(graft_instance_func(f->inst, "loop"), &arg, 1, &res, 1);
+        if (r != GRAFT_OK) return r;
+    }
     slots[0].i32 = slots[0].i32 * 2;
     return GRAFT_OK;
 }
@@ -380,11 +387,52 @@ static void test_suspend_bulk(void)
     fx_free(&g);
 }
 
+/* (module (func $s (loop (br 0))) (start $s)) */
+static const uint8_t start_wasm[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60,
+    0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x08, 0x01, 0x00, 0x0a, 0x09, 0x01,
+    0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b};
+
+/* Only the outermost call suspends: a call a host function makes back into
+ * WebAssembly, and a start function, trap "out of fuel" instead. */
+static void test_no_suspend(void)
+{
+    fx f;
+    fx_new(&f);
+    int32_t out = 0;
+    graft_store_set_fuel(f.s, GRAFT_FUEL_SUSPEND, 20);
+    f.reenter = 1;
+    CHECK_EQ_INT(call(&f, "callh", 0, NULL, 1, &out), GRAFT_ERR_TRAP);
+    CHECK_EQ_INT(graft_store_error(f.s)->code, GRAFT_E_TRAP_OUT_OF_FUEL);
+    /* callh's block 3, the host 1, loop's entry 1 and one pass 9: 6 left. */
+    CHECK_EQ_U64(graft_store_fuel(f.s), 6);
+    f.reenter = 0;
+    graft_val res[1];
+    CHECK_EQ_INT(graft_resume(f.s, res, 1), GRAFT_ERR_API);   /* nothing suspended */
+    CHECK_EQ_INT(call(&f, "straight", 0, NULL, 1, &out), GRAFT_OK);
+    CHECK_EQ_INT(out, 3);
+
+    graft_module *m;
+    graft_instance *inst;
+    CHECK_EQ_INT(graft_module_load(f.env, start_wasm, sizeof start_wasm, &m), GRAFT_OK);
+    graft_store_set_fuel(f.s, GRAFT_FUEL_SUSPEND, 100);
+    CHECK_EQ_INT(graft_instance_new(f.s, m, &inst), GRAFT_ERR_TRAP);
+    CHECK_EQ_INT(graft_store_error(f.s)->code, GRAFT_E_TRAP_OUT_OF_FUEL);
+    graft_store_set_fuel(f.s, GRAFT_FUEL_TRAP, 100);
+    CHECK_EQ_INT(call(&f, "one", 0, NULL, 1, &out), GRAFT_OK);
+    CHECK_EQ_INT(out, 1);
+    graft_store_free(f.s);   /* before the modules its instances use */
+    graft_module_free(m);
+    graft_module_free(f.m);
+    graft_env_free(f.env);
+}
+
 int main(void)
 {
     test_counts();
     test_trap();
     test_suspend();
     test_suspend_bulk();
+    test_no_suspend();
     TEST_MAIN_END();
 }
