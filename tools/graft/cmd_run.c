@@ -31,6 +31,7 @@ typedef struct run_options {
     const char *invoke;          /* --invoke NAME, or NULL to run _start */
     graft_store_limits limits;   /* --max-memory, --max-stack */
     uint64_t timeout_ms;         /* --timeout MS, 0 = none */
+    uint64_t fuel;               /* --fuel N: units for the whole run, 0 = unmetered */
     bool help;                   /* --help */
 } run_options;
 
@@ -170,6 +171,19 @@ static bool opt_timeout(void *o, const char *value)
     return true;
 }
 
+static bool opt_fuel(void *o, const char *value)
+{
+    uint64_t n;
+    if (!parse_amount("--fuel", value, false, &n))
+        return false;
+    if (n == 0) {
+        cli_error("--fuel %s: must be at least 1 unit", value);
+        return false;
+    }
+    ((run_options *)o)->fuel = n;
+    return true;
+}
+
 static bool opt_help(void *o, const char *value)
 {
     ((run_options *)o)->help = true;
@@ -184,6 +198,8 @@ static const cli_option run_flags[] = {
     {"--invoke", "NAME", "call export NAME with the VALUES after the module; print results",
      opt_invoke},
     {"--timeout", "MS", "stop the guest after MS milliseconds (status 142)", opt_timeout},
+    {"--fuel", "N", "stop the guest after N units of fuel: one per WebAssembly instruction, "
+     "bulk work as docs/engine.md says (status 152)", opt_fuel},
     {"--max-memory", "BYTES", "cap each linear memory at BYTES (K, M, G: binary); grow fails past it",
      opt_max_memory},
     {"--max-stack", "BYTES", "value stack of BYTES (K, M, G); deeper calls trap", opt_max_stack},
@@ -221,6 +237,12 @@ static int failure_status(const run_options *opts, graft_store *s, graft_result 
     const graft_error *e = graft_store_error(s);
     if (r == GRAFT_EXIT)
         return guest_exit_status(e->exit_code);
+    if (r == GRAFT_ERR_TRAP && e->code == GRAFT_E_TRAP_OUT_OF_FUEL && opts->fuel) {
+        fflush(stdout);
+        cli_error("out of fuel: the guest used all %llu units of --fuel",
+                  (unsigned long long)opts->fuel);
+        return CLI_EXIT_FUEL;
+    }
     if (r == GRAFT_ERR_TRAP && e->code == GRAFT_E_TRAP_INTERRUPTED && opts->timeout_ms) {
         fflush(stdout);
         cli_error("deadline of %llu ms exceeded", (unsigned long long)opts->timeout_ms);
@@ -370,6 +392,9 @@ static int run_module(const run_options *opts, int nwords, char **words)
         cli_error("--timeout: cannot start the timer thread");
         goto free_wasi;
     }
+    /* The tank covers the whole run, start function included. */
+    if (opts->fuel)
+        graft_store_set_fuel(store, GRAFT_FUEL_TRAP, opts->fuel);
     r = graft_instance_new(store, l.module, &inst);
     if (r != GRAFT_OK)
         status = failure_status(opts, store, r, path);
