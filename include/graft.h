@@ -156,6 +156,10 @@ typedef struct graft_env_config {
     size_t budget;         /* bytes across everything this env allocates,
                               linear memory included; 0 means unlimited */
     uint32_t features;     /* GRAFT_FEATURE_* bits beyond WebAssembly 2.0; 0 = none */
+    bool unmetered;        /* modules loaded through this env are compiled
+                              without fuel charges: they run a little faster,
+                              but only in stores whose fuel mode is
+                              GRAFT_FUEL_OFF (see "Fuel" below) */
 } graft_env_config;
 
 /* Proposals beyond 2.0, each off unless its bit is set in
@@ -293,6 +297,14 @@ typedef enum graft_fuel_mode {
                               graft_resume continues exactly where it stopped */
 } graft_fuel_mode;
 
+/* Unmetered code (graft_env_config.unmetered) carries no charges, so it
+ * cannot be metered. A store whose fuel mode is not GRAFT_FUEL_OFF refuses
+ * to run it: graft_call, graft_resume and graft_instance_new fail with
+ * GRAFT_ERR_API (GRAFT_E_BAD_ARGUMENT, the message naming the unmetered
+ * module) while the store holds an instance of an unmetered module, or is
+ * given one to instantiate. Switching the store back to GRAFT_FUEL_OFF lifts
+ * the refusal; fuel consumed by unmetered code is not counted. */
+
 /* Set the store's fuel tank and what happens when it runs dry. */
 GRAFT_API void graft_store_set_fuel(graft_store *s, graft_fuel_mode mode, uint64_t fuel);
 GRAFT_API void graft_store_add_fuel(graft_store *s, uint64_t fuel);
@@ -324,6 +336,11 @@ GRAFT_API graft_store *graft_caller_store(graft_caller *c);
 GRAFT_API graft_instance *graft_caller_instance(graft_caller *c);
 /* The caller's memory 0, or NULL when it has none. */
 GRAFT_API graft_memory *graft_caller_memory(graft_caller *c);
+/* Whether the store's interrupt flag is set (graft_store_interrupt), so a
+ * long-running host function can stop early, typically by returning
+ * graft_caller_trap(c, ...). It does not clear the flag: the engine
+ * answers it at its next check, or the call's error ends the call. */
+GRAFT_API bool graft_caller_interrupted(graft_caller *c);
 /* Fail the call as a trap with the given message (copied). Returns GRAFT_ERR_TRAP. */
 GRAFT_API graft_result graft_caller_trap(graft_caller *c, const char *message);
 /* End the call with GRAFT_EXIT and the given exit code. Returns GRAFT_EXIT. */

@@ -7,7 +7,8 @@
  * the frame to the interpreter. While the call runs, stack_top sits above
  * that frame, so a host function that calls back in (re-entrancy) gets a
  * fresh region; on return both stack_top and the frame count are restored,
- * whatever the interpreter left behind after a trap.
+ * whatever the interpreter left behind after a trap. An outermost call that
+ * ends in an error also answers a pending interrupt (clears the flag).
  *
  * Ownership: nothing is allocated on the call path except the store's
  * stacks on the very first call; results are written to the caller's
@@ -26,6 +27,15 @@ static const char *valtype_name(gr_valtype t)
     case GRAFT_EXTERNREF: return "externref";
     }
     return "unknown";
+}
+
+static bool interrupt_pending(graft_store *s)
+{
+#if !defined(__STDC_NO_ATOMICS__)
+    return atomic_load_explicit(&s->interrupt, memory_order_relaxed) != 0;
+#else
+    return s->interrupt != 0;
+#endif
 }
 
 /* Counts, then each argument's type and store. */
@@ -63,8 +73,10 @@ graft_result graft_call(graft_func *f, const graft_val *args, size_t nargs, graf
         return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                             "a call is suspended on this store: graft_resume or "
                             "graft_abandon it first");
+    graft_result r = graft__fuel_check(s, NULL);
+    if (r != GRAFT_OK) return r;
     const gr_functype *t = f->type;
-    graft_result r = check_args(s, t, args, nargs, results, nresults);
+    r = check_args(s, t, args, nargs, results, nresults);
     if (r != GRAFT_OK) return r;
     if (!f->host && !f->code)
         return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
@@ -98,8 +110,10 @@ graft_result graft_call(graft_func *f, const graft_val *args, size_t nargs, graf
     if (r == GRAFT_OK) {
         for (size_t i = 0; i < nresults; i++)
             graft__slot_to_val(fp[i], (graft_valtype)t->results[i], &results[i]);
-    } else if (s->err.pub.code == GRAFT_E_TRAP_INTERRUPTED) {
-        /* The request has been answered; the next call runs normally. */
+    } else if (s->err.pub.code == GRAFT_E_TRAP_INTERRUPTED ||
+               (outermost && interrupt_pending(s))) {
+        /* The request has been answered (the call stopped, perhaps by a
+         * host function that saw the flag); the next call runs normally. */
 #if !defined(__STDC_NO_ATOMICS__)
         atomic_store(&s->interrupt, 0);
 #else
@@ -125,6 +139,11 @@ graft_memory *graft_caller_memory(graft_caller *c)
 {
     graft_instance *inst = c->inst;
     return inst && inst->module->nmemories ? inst->memories[0] : NULL;
+}
+
+bool graft_caller_interrupted(graft_caller *c)
+{
+    return interrupt_pending(c->store);
 }
 
 graft_result graft_caller_trap(graft_caller *c, const char *message)

@@ -247,6 +247,10 @@ graft_result graft__cc_emit_def(gr_cc *c, gr_iop op, uint32_t n, const uint32_t 
 
 graft_result graft__cc_start_block(gr_cc *c)
 {
+    if (c->m->unmetered) {
+        c->last_d = GR_NONE;   /* still a label: nothing before it is retargeted */
+        return GRAFT_OK;
+    }
     graft_result rc = graft__cc_emit(c, GR_IOP_fuel, 1, NULL);
     if (rc == GRAFT_OK) c->fuel_at = c->nwords - 1;
     return rc;
@@ -836,7 +840,7 @@ static graft_result compile_body(gr_cc *c)
         graft_result rc;
         /* Fuel: one unit per WebAssembly instruction reached in live code,
          * charged by the block's head (docs/engine.md, "Fuel"). */
-        if (gr_live(c)) c->words[c->fuel_at]++;
+        if (gr_live(c) && !c->m->unmetered) c->words[c->fuel_at]++;
         if (info->cls == GR_CLS_NUM) rc = compile_num(c, info);
         else if (info->cls == GR_CLS_SPECIAL) rc = compile_special(c, op);
         else rc = compile_memop(c, info);

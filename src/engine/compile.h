@@ -176,7 +176,9 @@ void graft__cc_patch(gr_cc *c, uint32_t fixup, uint32_t target);
 graft_result graft__cc_add_fixup(gr_cc *c, uint32_t word, uint32_t base, uint32_t *chain);
 /* Start a basic block here: emit `fuel 0` and count into it (docs/engine.md,
  * "Fuel"). Called at every label that a branch can reach and after every
- * conditional branch; a loop's loop_check heads its block itself. */
+ * conditional branch; a loop's loop_check heads its block itself. In an
+ * unmetered module (m->unmetered) nothing is emitted or counted, and loops
+ * keep `loop_check 0` for the interrupt check. */
 graft_result graft__cc_start_block(gr_cc *c);
 
 /* ---- compile_ctl.c: control instructions, calls ------------------------ */

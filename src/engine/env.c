@@ -28,6 +28,7 @@ graft_result graft_env_new(const graft_env_config *cfg, graft_env **out)
     env->alloc_user = user;
     env->budget = budget;
     env->features = cfg ? cfg->features : 0;
+    env->unmetered = cfg && cfg->unmetered;
     env->in_use = env->peak = sizeof(graft_env);
     graft__error_clear(&env->err);
     *out = env;

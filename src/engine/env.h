@@ -37,6 +37,7 @@ struct graft_env {
     void *alloc_user;       /* its user pointer */
     size_t budget;          /* 0 = unlimited */
     uint32_t features;      /* GRAFT_FEATURE_* bits enabled for loading */
+    uint8_t unmetered;      /* compile modules without fuel charges */
     size_t in_use;          /* bytes currently allocated, linear memory included */
     size_t peak;            /* high-water mark of in_use */
     size_t failures;        /* refused requests */

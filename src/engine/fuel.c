@@ -4,14 +4,29 @@
  *
  * The tank is s->fuel, charged by the interpreter at the head of every basic
  * block, per chunk of bulk work and per host call. With GRAFT_FUEL_OFF it
- * holds UINT64_MAX, which no run can drain, so metered and unmetered runs
- * execute the same code and the count is available either way.
+ * holds UINT64_MAX, which no run can drain, so a metered module runs the
+ * same code with fuel off or on and the count is available either way.
  *
  * A suspended call (GRAFT_SUSPENDED) is the store's value stack and frame
  * records as the interpreter left them, with the innermost frame's pc at
  * the charge that ran dry; s->susp_func and s->susp_fp say where its results
- * will land. Nothing else is kept, so resuming needs no native stack. */
+ * will land. Nothing else is kept, so resuming needs no native stack.
+ *
+ * Unmetered modules (graft_env_config.unmetered) are compiled without
+ * charges; graft__fuel_check keeps them out of stores whose fuel is on. */
 #include "runtime.h"
+
+graft_result graft__fuel_check(graft_store *s, const graft_module *m)
+{
+    if (s->fuel_mode == GRAFT_FUEL_OFF) return GRAFT_OK;
+    const graft_module *u = m && m->unmetered ? m : s->unmetered;
+    if (!u) return GRAFT_OK;
+    return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                        "fuel is on, but %s unmetered module %p (loaded through an env "
+                        "with graft_env_config.unmetered) cannot be metered: load it "
+                        "through a metered env, or set GRAFT_FUEL_OFF",
+                        u == m ? "instantiating" : "this store holds", (const void *)u);
+}
 
 void graft_store_set_fuel(graft_store *s, graft_fuel_mode mode, uint64_t fuel)
 {
@@ -62,6 +77,8 @@ graft_result graft_resume(graft_store *s, graft_val *results, size_t nresults)
 {
     if (!s) return GRAFT_ERR_API;
     graft__error_clear(&s->err);
+    graft_result r = graft__fuel_check(s, NULL);
+    if (r != GRAFT_OK) return r;
     if (!s->suspended)
         return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                             "graft_resume: no call is suspended");
@@ -70,7 +87,7 @@ graft_result graft_resume(graft_store *s, graft_val *results, size_t nresults)
         return graft__error(&s->err, GRAFT_E_ARITY_MISMATCH, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                             "the suspended function returns %u results; room for %zu",
                             t->nresults, nresults);
-    graft_result r = graft__interp_resume(s);
+    r = graft__interp_resume(s);
     if (r == GRAFT_SUSPENDED) return r;
     gr_slot *fp = s->susp_fp;
     end_suspended(s);

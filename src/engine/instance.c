@@ -317,8 +317,11 @@ graft_result graft_instance_new(graft_store *s, const graft_module *m, graft_ins
     if (!m)
         return graft__error(&s->err, GRAFT_E_BAD_ARGUMENT, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                             "NULL module");
+    graft_result r = graft__fuel_check(s, m);
+    if (r != GRAFT_OK) return r;
+    if (m->unmetered && !s->unmetered) s->unmetered = m;
     graft_instance *inst = NULL;
-    graft_result r = alloc_instance(s, m, &inst);
+    r = alloc_instance(s, m, &inst);
     for (uint32_t i = 0; r == GRAFT_OK && i < m->nimports; i++)
         r = link_import(s, inst, &m->imports[i]);
     if (r == GRAFT_OK) r = alloc_funcs(s, inst);

@@ -50,6 +50,7 @@ graft_result graft_module_load(graft_env *env, const uint8_t *bytes, size_t len,
     if (!m)
         return graft__oom(env, &env->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX, "allocating a module");
     m->env = env;
+    m->unmetered = env->unmetered;
     graft__arena_init(&m->arena, env);
     graft_result rc = graft__decode(m, bytes, len, &env->err);
     if (rc == GRAFT_OK) rc = graft__validate_module(m, &env->err);

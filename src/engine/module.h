@@ -213,6 +213,8 @@ struct graft_module {
      * Bitmap of nfuncs bits. */
     uint8_t *declared_refs;
 
+    uint8_t unmetered;           /* compiled without fuel charges (env's choice
+                                    at load): runs only with GRAFT_FUEL_OFF */
     uint64_t code_section_size;  /* bytes, for the code-size ratio */
     size_t internal_code_bytes;  /* sum of compiled code sizes */
 };

@@ -133,6 +133,8 @@ struct graft_store {
     gr_slot *susp_fp;           /* and its frame, where results land */
     const uint32_t *bulk_pc;    /* a bulk operation suspended midway: its pc, */
     uint64_t bulk_done;         /* and the bytes or elements already done */
+    const graft_module *unmetered; /* the first unmetered module instantiated
+                                      here, or NULL: fuel must then stay off */
 };
 
 struct graft_caller {
@@ -141,6 +143,11 @@ struct graft_caller {
 };
 
 /* ---- Runtime services used by the interpreter ------------------------ */
+
+/* fuel.c: refuse (GRAFT_ERR_API) when the store's fuel is on and it holds
+ * an unmetered module, or m (may be NULL) is one. The one check made by
+ * graft_call, graft_resume and graft_instance_new. */
+graft_result graft__fuel_check(graft_store *s, const graft_module *m);
 
 /* interp.c: run f with its frame at fp (arguments in fp[0 .. nparams)).
  * Results are left at fp[0 .. nresults). The caller has checked that the

@@ -4,7 +4,9 @@
  * every case (sandbox.h).
  *
  * The cases: an infinite loop and a host-call storm stopped by a deadline
- * (an interrupt from another thread), infinite recursion, memory.grow and
+ * (an interrupt from another thread) and by fuel (trap mode; suspend mode,
+ * topped up a few times, then abandoned), a host function that waits until
+ * graft_caller_interrupted says the deadline passed, infinite recursion, memory.grow and
  * table.grow in a loop against store caps below the declared maxima and
  * against the env budget, modules whose declared minimum exceeds a cap,
  * and every kind of out-of-bounds access at its exact boundary. */
@@ -20,12 +22,25 @@ typedef struct hostile {
     graft_store *store;
     graft_instance *inst;
     uint64_t ticks;           /* host "tick" calls */
+    int slow_tick;            /* tick waits until the store is interrupted */
 } hostile;
+
+/* Wait (at most about 10 s) until the store's interrupt flag is set, then
+ * fail the call. */
+static graft_result wait_for_interrupt(graft_caller *c)
+{
+    struct timespec ms = {0, 1000000L};
+    for (int i = 0; i < 10000 && !graft_caller_interrupted(c); i++) nanosleep(&ms, NULL);
+    if (!graft_caller_interrupted(c)) return graft_caller_trap(c, "never interrupted");
+    CHECK(graft_caller_interrupted(c));   /* reading does not clear the flag */
+    return graft_caller_trap(c, "tick: deadline passed");
+}
 
 static graft_result host_tick(graft_caller *c, graft_slot *slots, void *user)
 {
     hostile *h = user;
     h->ticks++;
+    if (h->slow_tick) return wait_for_interrupt(c);
     slots[0].i32 += 1;
     return GRAFT_OK;
 }
@@ -37,6 +52,7 @@ static graft_result hostile_new(hostile *h, graft_env *env, const graft_store_li
 {
     static const graft_functype tick = {i32_type, 1, i32_type, 1};
     h->ticks = 0;
+    h->slow_tick = 0;
     h->inst = NULL;
     if (graft_store_new(env, lim, &h->store) != GRAFT_OK) return GRAFT_ERR_RESOURCE;
     if (graft_store_define_func(h->store, "host", "tick", &tick, host_tick, h) != GRAFT_OK)
@@ -88,6 +104,77 @@ static void test_deadlines(hostile *h, healthy *ok)
 
     /* the store is usable after an interrupt */
     graft_val r;
+    CHECK_EQ_INT(calln(h, "i32.load8_u", (int32_t[]){0}, 1, &r, 1), GRAFT_OK);
+    healthy_check(ok);
+}
+
+/* A host function that sees the deadline through graft_caller_interrupted
+ * and fails the call; the flag is answered, so the next call runs. */
+static void test_host_sees_interrupt(hostile *h, healthy *ok)
+{
+    interrupter it;
+    h->slow_tick = 1;
+    h->ticks = 0;
+    interrupter_start(&it, h->store, 20);
+    expect_trap(h, call0(h, "storm"), GRAFT_E_TRAP_HOST, "slow storm");
+    interrupter_join(&it);
+    h->slow_tick = 0;
+    CHECK_EQ_U64(h->ticks, 1);
+    CHECK(strstr(graft_store_error(h->store)->message, "tick: deadline passed") != NULL);
+    healthy_check(ok);
+    /* the interrupt was answered: a loop under fuel runs out of fuel */
+    graft_store_set_fuel(h->store, GRAFT_FUEL_TRAP, 1000);
+    expect_trap(h, call0(h, "spin"), GRAFT_E_TRAP_OUT_OF_FUEL, "spin after host interrupt");
+    graft_store_set_fuel(h->store, GRAFT_FUEL_OFF, 0);
+    healthy_check(ok);
+}
+
+/* Run name in suspend mode: it suspends, is topped up and resumed a few
+ * times (suspending again each time, the healthy guest checked between),
+ * then abandoned. */
+static void suspend_and_abandon(hostile *h, healthy *ok, const char *name)
+{
+    graft_store_set_fuel(h->store, GRAFT_FUEL_SUSPEND, 10000);
+    CHECK_EQ_INT(call0(h, name), GRAFT_SUSPENDED);
+    CHECK_EQ_U64(graft_store_fuel(h->store), 0);
+    healthy_check(ok);
+    for (int i = 0; i < 3; i++) {
+        uint64_t ticks = h->ticks;
+        graft_store_add_fuel(h->store, 5000);
+        CHECK_EQ_INT(graft_resume(h->store, NULL, 0), GRAFT_SUSPENDED);
+        CHECK_EQ_U64(graft_store_fuel_consumed(h->store), 10000 + 5000 * (uint64_t)(i + 1));
+        if (strcmp(name, "storm") == 0) CHECK(h->ticks > ticks);
+        healthy_check(ok);
+    }
+    /* while suspended, new calls are refused */
+    CHECK_EQ_INT(call0(h, "spin"), GRAFT_ERR_API);
+    graft_abandon(h->store);
+    CHECK_EQ_INT(graft_resume(h->store, NULL, 0), GRAFT_ERR_API);
+    healthy_check(ok);
+}
+
+/* The infinite loop and the host-call storm under fuel. */
+static void test_fuel(hostile *h, healthy *ok)
+{
+    graft_store_set_fuel(h->store, GRAFT_FUEL_TRAP, 1000000);
+    expect_trap(h, call0(h, "spin"), GRAFT_E_TRAP_OUT_OF_FUEL, "spin");
+    CHECK_PREFIX(graft_store_error(h->store)->message, "out of fuel");
+    CHECK(graft_store_fuel(h->store) < 1000000);
+    healthy_check(ok);
+    h->ticks = 0;
+    graft_store_set_fuel(h->store, GRAFT_FUEL_TRAP, 1000000);
+    expect_trap(h, call0(h, "storm"), GRAFT_E_TRAP_OUT_OF_FUEL, "storm");
+    CHECK(h->ticks > 1000);
+    healthy_check(ok);
+
+    suspend_and_abandon(h, ok, "spin");
+    suspend_and_abandon(h, ok, "storm");
+
+    /* the store is usable after fuel, metered or not */
+    graft_val r;
+    graft_store_set_fuel(h->store, GRAFT_FUEL_TRAP, 1000);
+    CHECK_EQ_INT(calln(h, "i32.load8_u", (int32_t[]){0}, 1, &r, 1), GRAFT_OK);
+    graft_store_set_fuel(h->store, GRAFT_FUEL_OFF, 0);
     CHECK_EQ_INT(calln(h, "i32.load8_u", (int32_t[]){0}, 1, &r, 1), GRAFT_OK);
     healthy_check(ok);
 }
@@ -286,6 +373,8 @@ int main(void)
     graft_store_limits lim = {.max_call_depth = 1000, .max_stack_slots = 1u << 16};
     CHECK_EQ_INT(hostile_new(&h, env, &lim), GRAFT_OK);
     test_deadlines(&h, &ok);
+    test_fuel(&h, &ok);
+    test_host_sees_interrupt(&h, &ok);
     test_recursion(&h, &ok);
     test_loads_stores(&h, &ok);
     test_bulk(&h, &ok);

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    graft_env_config cfg = {NULL, NULL, 64u << 20, 0};
+    graft_env_config cfg = {.budget = 64u << 20};
     graft_env *env;
     if (graft_env_new(&cfg, &env) != GRAFT_OK) return 0;
     graft_module *m = NULL;

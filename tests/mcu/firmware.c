@@ -20,7 +20,7 @@ int run_add(int a, int b, int *out);
 int run_add(int a, int b, int *out)
 {
     graft_pool *pool = graft_pool_create(heap, sizeof heap);
-    graft_env_config cfg = {graft_pool_alloc, pool, sizeof heap, 0};
+    graft_env_config cfg = {.alloc = graft_pool_alloc, .alloc_user = pool, .budget = sizeof heap};
     graft_env *env;
     graft_module *m = 0;
     graft_store *s = 0;

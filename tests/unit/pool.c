@@ -107,7 +107,7 @@ static void env_budget(void)
 {
     static uint64_t buf[(256 << 10) / 8];
     graft_pool *pool = graft_pool_create(buf, sizeof buf);
-    graft_env_config cfg = {graft_pool_alloc, pool, 64 << 10, 0};
+    graft_env_config cfg = {.alloc = graft_pool_alloc, .alloc_user = pool, .budget = 64 << 10};
     graft_env *env = NULL;
     CHECK_EQ_INT(graft_env_new(&cfg, &env), GRAFT_OK);
     void *a = graft__alloc(env, 32 << 10);

@@ -25,7 +25,7 @@ static int skipped;
 
 static graft_env *new_env(size_t budget)
 {
-    graft_env_config cfg = {NULL, NULL, budget, 0};
+    graft_env_config cfg = {.budget = budget};
     graft_env *env = NULL;
     CHECK_EQ_INT(graft_env_new(&cfg, &env), GRAFT_OK);
     return env;

@@ -99,7 +99,7 @@ static const uint8_t ext_wasm[] = {
 
 static graft_env *new_env(uint32_t features)
 {
-    graft_env_config cfg = {NULL, NULL, 0, features};
+    graft_env_config cfg = {.features = features};
     graft_env *env = NULL;
     CHECK_EQ_INT(graft_env_new(&cfg, &env), GRAFT_OK);
     return env;

@@ -93,8 +93,9 @@ typedef struct cli_loaded {
  * status: CLI_EXIT_USAGE when the file cannot be read, invalid_status when
  * the module is malformed or invalid ("graft: <path>: <message> (at byte
  * offset 0x..)"), CLI_EXIT_CANNOT_RUN when the engine fails otherwise.
- * On failure nothing stays allocated. */
-int cli_load_module(const char *path, int invalid_status, cli_loaded *out);
+ * unmetered compiles without fuel charges (graft_env_config.unmetered: full
+ * speed, but only with fuel off). On failure nothing stays allocated. */
+int cli_load_module(const char *path, int invalid_status, bool unmetered, cli_loaded *out);
 void cli_unload_module(cli_loaded *l);
 
 /* ---- values.c --------------------------------------------------------------- */

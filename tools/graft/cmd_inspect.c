@@ -163,7 +163,7 @@ int cli_cmd_inspect(int argc, char **argv)
     }
     const char *path = argv[0];
     cli_loaded l;
-    int status = cli_load_module(path, CLI_EXIT_INVALID, &l);
+    int status = cli_load_module(path, CLI_EXIT_INVALID, false, &l);
     if (status != 0)
         return status;
     cli_layout layout;

@@ -359,7 +359,8 @@ static int run_module(const run_options *opts, int nwords, char **words)
 {
     const char *path = words[0];
     cli_loaded l;
-    int status = cli_load_module(path, CLI_EXIT_CANNOT_RUN, &l);
+    /* Without --fuel nothing is metered: compile without charges. */
+    int status = cli_load_module(path, CLI_EXIT_CANNOT_RUN, opts->fuel == 0, &l);
     if (status != 0)
         return status;
     status = CLI_EXIT_CANNOT_RUN;

@@ -15,7 +15,7 @@ int cli_cmd_validate(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     cli_loaded l;
-    int status = cli_load_module(argv[0], CLI_EXIT_INVALID, &l);
+    int status = cli_load_module(argv[0], CLI_EXIT_INVALID, false, &l);
     if (status != 0)
         return status;
     printf("ok\n");

@@ -86,12 +86,13 @@ static void print_load_error(const char *path, const graft_env *env)
         cli_error("%s: %s", path, e->message);
 }
 
-int cli_load_module(const char *path, int invalid_status, cli_loaded *out)
+int cli_load_module(const char *path, int invalid_status, bool unmetered, cli_loaded *out)
 {
     memset(out, 0, sizeof *out);
     if (!cli_read_file(path, &out->bytes, &out->len))
         return CLI_EXIT_USAGE;
-    if (graft_env_new(NULL, &out->env) != GRAFT_OK) {
+    graft_env_config cfg = {.unmetered = unmetered};
+    if (graft_env_new(&cfg, &out->env) != GRAFT_OK) {
         cli_error("cannot create the engine environment");
         cli_unload_module(out);
         return CLI_EXIT_CANNOT_RUN;
