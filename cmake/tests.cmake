@@ -24,6 +24,27 @@ endfunction()
 
 graft_c_tests(unit unit)
 
+# tests/agent: one program per file, label unit, linked with the agent and
+# host API libraries (which bring jansson, sqlite3, libmosquitto, ...).
+file(GLOB GRAFT_AGENT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/agent/*.c)
+foreach(src ${GRAFT_AGENT_TESTS})
+  get_filename_component(stem ${src} NAME_WE)
+  add_executable(agent_${stem} ${src})
+  target_include_directories(agent_${stem} PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR}/src/engine
+                             ${CMAKE_SOURCE_DIR}/sdk/c)
+  target_compile_options(agent_${stem} PRIVATE ${GRAFT_WARNINGS})
+  target_compile_definitions(agent_${stem} PRIVATE _GNU_SOURCE
+    GRAFT_SOURCE_DIR="${CMAKE_SOURCE_DIR}" GRAFT_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  foreach(lib graft_agent graft_hostapi)
+    if(TARGET ${lib})
+      target_link_libraries(agent_${stem} PRIVATE ${lib})
+    endif()
+  endforeach()
+  target_link_libraries(agent_${stem} PRIVATE graft_static m)
+  add_test(NAME agent/${stem} COMMAND agent_${stem})
+  set_tests_properties(agent/${stem} PROPERTIES LABELS unit TIMEOUT 300)
+endforeach()
+
 # The spec runner's JSON parser and value handling, tested on their own.
 if(TARGET unit_spectest_json)
   target_sources(unit_spectest_json PRIVATE ${CMAKE_SOURCE_DIR}/tools/spectest/json.c

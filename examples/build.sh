@@ -89,4 +89,6 @@ for src in "$SRC"/c/*.c; do
   build_c "$src"
 done
 build_rust
+# The gateway's example modules (reactors against the SDKs).
+bash "$SRC/modules/build.sh" "$OUT/modules"
 echo "examples: $(ls "$OUT"/*.wasm | wc -l) wasm modules, $(ls "$OUT"/*.native | wc -l) native programs"

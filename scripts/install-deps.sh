@@ -9,6 +9,8 @@
 #              a recommend of clang, so it is named explicitly
 #   wasm       C and Rust guests for the examples, wat2wasm for test modules
 #   mcu        the Cortex-M cross compiler and newlib, for the no-malloc build
+#   agent      jansson, SQLite, libmosquitto, libmicrohttpd, and the Mosquitto
+#              broker that the agent's end-to-end tests start on loopback
 set -euo pipefail
 
 PKGS=(
@@ -18,6 +20,8 @@ PKGS=(
   wasi-libc libclang-rt-14-dev-wasm32 wabt binaryen rustc cargo libstd-rust-dev-wasm32
   # microcontroller cross build
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+  # the gateway agent: config, kv state, MQTT, HTTP metrics; a real broker for tests
+  libjansson-dev libsqlite3-dev libmosquitto-dev libmicrohttpd-dev mosquitto
 )
 
 missing=()
