@@ -124,3 +124,9 @@ if(TARGET graft-fuzz-exec)
            $<TARGET_FILE:graft-fuzz-exec> --replay ${CMAKE_SOURCE_DIR}/tests/fuzz/diff-regress)
   set_tests_properties(fuzz/diff fuzz/diff-regress PROPERTIES LABELS fuzz TIMEOUT 300)
 endif()
+
+# The Rust SDK's host-side unit tests (cargo test in sdk/rust) run through
+# tests/e2e/rust_sdk.sh; they are unit tests, so they carry that label too.
+if(TEST e2e/rust_sdk)
+  set_tests_properties(e2e/rust_sdk PROPERTIES LABELS "e2e;unit")
+endif()
