@@ -3,6 +3,8 @@
 # builds and runs the demo. The configurations:
 #   build/          Release, threaded dispatch (the default binaries)
 #   build-switch/   Release, portable switch dispatch (spec suite only)
+#   build-nofused/  Release, threaded, GRAFT_FUSED=OFF: no fused instructions
+#                   (spec suite only)
 #   build-debug/    Debug with ASan+UBSan: every ctest label
 #   build-fuzz/     clang + libFuzzer: the fuzz target (short fixed run in check)
 #   build-mcu/      Cortex-M4 cross build of the engine (link check)
@@ -13,7 +15,7 @@ CMAKE_COMMON := -DGRAFT_SPECTEST_DIR=$(SPECTEST)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build examples check demo fuzz clean \
-        check-debug check-release check-switch check-mcu check-fuzz check-tsan
+        check-debug check-release check-switch check-nofused check-mcu check-fuzz check-tsan
 
 all: build
 
@@ -28,7 +30,7 @@ examples: build
 	cmake --build build -j$(JOBS) --target examples
 
 check: deps
-	$(MAKE) check-debug check-release check-switch check-mcu check-fuzz check-tsan
+	$(MAKE) check-debug check-release check-switch check-nofused check-mcu check-fuzz check-tsan
 	@echo "make check: all passed"
 
 check-debug:
@@ -44,6 +46,11 @@ check-switch:
 	cmake -S . -B build-switch -DCMAKE_BUILD_TYPE=Release -DGRAFT_DISPATCH=switch $(CMAKE_COMMON) >/dev/null
 	cmake --build build-switch -j$(JOBS) --target graft-spectest
 	build-switch/graft-spectest $(SPECTEST)/core
+
+check-nofused:
+	cmake -S . -B build-nofused -DCMAKE_BUILD_TYPE=Release -DGRAFT_FUSED=OFF $(CMAKE_COMMON) >/dev/null
+	cmake --build build-nofused -j$(JOBS) --target graft-spectest
+	build-nofused/graft-spectest $(SPECTEST)/core
 
 check-mcu:
 	bash scripts/mcu-check.sh build-mcu
@@ -70,7 +77,7 @@ fuzz:
 	build-fuzz/fuzz_engine -max_total_time=$(FUZZ_SECONDS) -timeout=10 build-fuzz/corpus $$(bash tests/fuzz/seeds.sh $(SPECTEST))
 
 clean:
-	rm -rf build build-switch build-debug build-fuzz build-mcu build-tsan
+	rm -rf build build-switch build-nofused build-debug build-fuzz build-mcu build-tsan
 
 # Differential fuzzing against binaryen's interpreter (tests/fuzz/diff.sh):
 # `make fuzz-diff FUZZ_SECONDS=600 [FUZZ_SEED=n] [FUZZ_COUNT=n]`.

@@ -14,7 +14,7 @@ mkdir -p "$OUT/obj"
 CC=arm-none-eabi-gcc
 CFLAGS=(-std=c11 -Os -mthumb -mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16
         -ffunction-sections -fdata-sections -Wall -Wextra -Werror -Wno-unused-parameter
-        -I"$SRC/include" -I"$SRC/src/engine")
+        -I"$SRC/include" -I"$SRC/src/engine" ${MCU_CFLAGS:-})
 rm -f "$OUT"/obj/*.o "$OUT/libgraft.a"
 for f in "$SRC"/src/engine/*.c "$SRC"/src/port/bare/*.c; do
   $CC "${CFLAGS[@]}" -c "$f" -o "$OUT/obj/$(basename "${f%.c}").o"

@@ -19,10 +19,21 @@ static const char *const internal_operands[] = {
 
 #define N_INTERNAL (sizeof internal_operands / sizeof internal_operands[0])
 
+/* The operand strings of the fused instructions, the last gr_iops. */
+static const char *const fused_operands[] = {
+#define GR_FUSED(name, operands) operands,
+#include "ops.def"
+#undef GR_FUSED
+    ""
+};
+
+#define N_FUSED (sizeof fused_operands / sizeof fused_operands[0] - 1)
+
 /* The operand string of op; 'o' stands for a memarg offset. */
 static const char *operands_of(gr_iop op)
 {
     if ((size_t)op < N_INTERNAL) return internal_operands[op];
+    if ((size_t)op >= GR_IOP_COUNT_ - N_FUSED) return fused_operands[op - (GR_IOP_COUNT_ - N_FUSED)];
     for (unsigned i = 0; i < GR_OP_COUNT_; i++) {
         const gr_op_info *info = &graft__op_info[i];
         if (info->iop != op) continue;

@@ -200,6 +200,8 @@ static graft_result emit_raw(gr_cc *c, gr_iop op, int traps, uint32_t n, const u
         c->npcmap++;
     }
     c->words[start] = (uint32_t)c->handlers[op];
+    c->last_pc = start;
+    c->last_op = op;
     if (operands) memcpy(&c->words[start + 1], operands, n * sizeof *operands);
     else memset(&c->words[start + 1], 0, n * sizeof *c->words);
     c->nwords = start + 1 + n;
@@ -399,6 +401,10 @@ static graft_result compile_num(gr_cc *c, const gr_op_info *info)
     if (rc == GRAFT_OK) rc = graft__cc_push(c, s->result);
     if (rc != GRAFT_OK || !gr_live(c)) return rc;
     uint32_t ops[3] = {gr_hslot(c, c->nvals - 1), a.slot, b.slot};
+#ifdef GR_WITH_FUSED
+    if (s->nparams == 2 && graft__cc_fuse_num(c, (gr_iop)info->iop, ops[0], a.slot, b.slot, &rc))
+        return rc;
+#endif
     return graft__cc_emit_def(c, (gr_iop)info->iop, 1u + s->nparams, ops);
 }
 

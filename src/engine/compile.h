@@ -108,6 +108,8 @@ typedef struct gr_cc {
 
     uint32_t last_d;          /* word index of the d operand of the last emitted
                                  instruction when it may be retargeted, or GR_NONE */
+    uint32_t last_pc;         /* word index of the last emitted instruction */
+    gr_iop last_op;           /* and its internal opcode */
     uint32_t fuel_at;         /* word index of the count operand of the charge
                                  (fuel or loop_check) heading the current basic
                                  block: every live WebAssembly instruction adds 1 */
@@ -180,6 +182,15 @@ graft_result graft__cc_add_fixup(gr_cc *c, uint32_t word, uint32_t base, uint32_
  * unmetered module (m->unmetered) nothing is emitted or counted, and loops
  * keep `loop_check 0` for the interrupt check. */
 graft_result graft__cc_start_block(gr_cc *c);
+
+/* ---- compile_fuse.c: fused instructions (ops.def, GR_FUSED) ------------- */
+
+#ifdef GR_WITH_FUSED
+/* Emit binary NUM op `d a b` as a fused form when the instruction just
+ * emitted was a constant feeding it: 1 if done (*rc is the result), 0 if
+ * the caller emits op as usual. */
+int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc);
+#endif
 
 /* ---- compile_ctl.c: control instructions, calls ------------------------ */
 

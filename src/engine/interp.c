@@ -120,6 +120,9 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
 #define GR_OP(name, code, imm, sig, cls, arg) IDENT_##cls(name)
 #include "ops.def"
 #undef GR_OP
+#define GR_FUSED(name, operands) GR_IOP_##name,
+#include "ops.def"
+#undef GR_FUSED
 };
 #endif
 
@@ -139,6 +142,14 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
 #define BINARY(name, T, in, out, expr)                                         \
     OP(name) {                                                                 \
         T x = S(2).in, y = S(3).in;                                            \
+        S(1).out = (expr);                                                     \
+        pc += 4;                                                               \
+        NEXT();                                                                \
+    }
+/* "d a i": the second operand is the immediate word, sign-extended to T. */
+#define BINARY_IMM(name, T, in, out, expr)                                     \
+    OP(name) {                                                                 \
+        T x = S(2).in, y = (T)(int32_t)W(3);                                   \
         S(1).out = (expr);                                                     \
         pc += 4;                                                               \
         NEXT();                                                                \
@@ -331,6 +342,9 @@ static graft_result run(graft_store *s, graft_func *f, gr_slot *fp, const int32_
 #define GR_OP(name, code, imm, sig, cls, arg) HANDLER_##cls(name)
 #include "ops.def"
 #undef GR_OP
+#define GR_FUSED(name, operands) HANDLER_NUM(name)
+#include "ops.def"
+#undef GR_FUSED
     };
     if (out_handlers) {
         *out_handlers = handlers;
@@ -875,6 +889,26 @@ dispatch:
     UNARY(i64_trunc_sat_f32_u, float, f32, u64, gr_sat_f32_u64(x))
     UNARY(i64_trunc_sat_f64_s, double, f64, i64, gr_sat_f64_i64(x))
     UNARY(i64_trunc_sat_f64_u, double, f64, u64, gr_sat_f64_u64(x))
+
+#ifdef GR_WITH_FUSED
+    /* ---- Fused instructions (ops.def, GR_FUSED; compile_fuse.c) ---- */
+    BINARY_IMM(i32_add_imm, uint32_t, u32, u32, x + y)
+    BINARY_IMM(i32_mul_imm, uint32_t, u32, u32, x * y)
+    BINARY_IMM(i32_and_imm, uint32_t, u32, u32, x & y)
+    BINARY_IMM(i32_or_imm, uint32_t, u32, u32, x | y)
+    BINARY_IMM(i32_xor_imm, uint32_t, u32, u32, x ^ y)
+    BINARY_IMM(i32_shl_imm, uint32_t, u32, u32, x << y)
+    BINARY_IMM(i32_shr_s_imm, uint32_t, u32, u32, gr_shr_s32(x, y))
+    BINARY_IMM(i32_shr_u_imm, uint32_t, u32, u32, x >> y)
+    BINARY_IMM(i32_rotl_imm, uint32_t, u32, u32, gr_rotl32(x, y))
+    BINARY_IMM(i32_eq_imm, uint32_t, u32, u32, x == y)
+    BINARY_IMM(i32_ne_imm, uint32_t, u32, u32, x != y)
+    BINARY_IMM(i32_lt_s_imm, int32_t, i32, u32, x < y)
+    BINARY_IMM(i32_lt_u_imm, uint32_t, u32, u32, x < y)
+    BINARY_IMM(i32_gt_s_imm, int32_t, i32, u32, x > y)
+    BINARY_IMM(i32_gt_u_imm, uint32_t, u32, u32, x > y)
+    BINARY_IMM(i64_add_imm, uint64_t, u64, u64, x + y)
+#endif
 
 #ifdef GRAFT_DISPATCH_SWITCH
     case GR_IOP_COUNT_:

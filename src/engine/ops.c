@@ -45,6 +45,9 @@ const char *const graft__iop_names[GR_IOP_COUNT_] = {
 #define GR_NAME_IF_SPECIAL(n)
 #include "ops.def"
 #undef GR_OP
+#define GR_FUSED(name, operands) #name,
+#include "ops.def"
+#undef GR_FUSED
 };
 
 /* The GRAFT_FEATURE_* bit a proposal's instruction needs; 0 for 2.0. */

@@ -5,10 +5,16 @@
  *               the decoder maps encodings to it with gr_wasm_op_lookup.
  *   gr_iop      one per internal instruction: the internal-only rows first
  *               (GR_IOP), then one per NUM/LOAD/STORE WebAssembly row, named
- *               GR_IOP_<name> too. This is the number the compiler emits
- *               and the interpreter dispatches on. */
+ *               GR_IOP_<name> too, then the fused instructions (GR_FUSED)
+ *               when GR_WITH_FUSED is defined. This is the number the
+ *               compiler emits and the interpreter dispatches on. */
 #ifndef GR_OPS_H
 #define GR_OPS_H
+
+/* Fused instructions are built unless GRAFT_NO_FUSED (CMake GRAFT_FUSED=OFF). */
+#ifndef GRAFT_NO_FUSED
+#define GR_WITH_FUSED 1
+#endif
 
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +72,9 @@ typedef enum gr_iop {
 #define GR_OP(name, code, imm, sig, cls, arg) GR_IOP_FROM_##cls(name)
 #include "ops.def"
 #undef GR_OP
+#define GR_FUSED(name, operands) GR_IOP_##name,
+#include "ops.def"
+#undef GR_FUSED
     GR_IOP_COUNT_
 } gr_iop;
 

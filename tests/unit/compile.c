@@ -179,10 +179,16 @@ static void test_golden_locals(void)
     uint32_t ty = add_type("\x7f", "");
     FUNC(ty, 0x01, 0x01, 0x7f, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x21, 0x01, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
+#ifdef GR_WITH_FUSED
+    CHECK_EQ_STR(dump(0), "0: fuel 5\n"
+                          "2: i32_add_imm 1, 0, 1\n"
+                          "6: ret0\n");
+#else
     CHECK_EQ_STR(dump(0), "0: fuel 5\n"
                           "2: const32 3, 1\n"
                           "5: i32_add 1, 0, 3\n"
                           "9: ret0\n");
+#endif
 
     /* local.get 0 stays the old value across local.set 0. */
     reset();
@@ -231,6 +237,14 @@ static void test_golden_loop_if(void)
     uint32_t ty = add_type("\x7f", "");
     FUNC(ty, 0x00, 0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
+#ifdef GR_WITH_FUSED
+    CHECK_EQ_STR(dump(0), "0: fuel 1\n"
+                          "2: loop_check 5\n"
+                          "4: i32_add_imm 0, 0, -1\n"
+                          "8: br_if 0, @2\n"
+                          "11: fuel 2\n"
+                          "13: ret0\n");
+#else
     CHECK_EQ_STR(dump(0), "0: fuel 1\n"
                           "2: loop_check 5\n"
                           "4: const32 2, 1\n"
@@ -238,6 +252,7 @@ static void test_golden_loop_if(void)
                           "11: br_if 0, @2\n"
                           "14: fuel 2\n"
                           "16: ret0\n");
+#endif
     const gr_code *c = t.defs[0].code;
     CHECK_EQ_INT(c->npcmap, 3);   /* fuel, loop_check, fuel */
     CHECK_EQ_U64(graft__code_wasm_offset(c, 2), t.defs[0].body_offset + 1);
@@ -258,6 +273,39 @@ static void test_golden_loop_if(void)
                           "17: fuel 1\n"
                           "19: ret1 1\n");
 }
+
+#ifdef GR_WITH_FUSED
+/* Fused constant operands (compile_fuse.c): a constant on the right, on
+ * the left of a comparison (mirrored), le turned into lt by k+1, and no
+ * fusion where k+1 would wrap. */
+static void test_golden_fused_imm(void)
+{
+    reset();
+    uint32_t ty = add_type("\x7f", "\x7f");
+    /* local.get 0; i32.const 5; i32.le_s */
+    FUNC(ty, 0x00, 0x20, 0x00, 0x41, 0x05, 0x4c, 0x0b);
+    /* i32.const 3; local.get 0; i32.lt_u */
+    FUNC(ty, 0x00, 0x41, 0x03, 0x20, 0x00, 0x49, 0x0b);
+    /* local.get 0; i32.const 0x7fffffff; i32.le_s */
+    FUNC(ty, 0x00, 0x20, 0x00, 0x41, 0xff, 0xff, 0xff, 0xff, 0x07, 0x4c, 0x0b);
+    /* local.get 0; i32.const 33; i32.rotr */
+    FUNC(ty, 0x00, 0x20, 0x00, 0x41, 0x21, 0x78, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: fuel 4\n"
+                          "2: i32_lt_s_imm 1, 0, 6\n"
+                          "6: ret1 1\n");
+    CHECK_EQ_STR(dump(1), "0: fuel 4\n"
+                          "2: i32_gt_u_imm 1, 0, 3\n"
+                          "6: ret1 1\n");
+    CHECK_EQ_STR(dump(2), "0: fuel 4\n"
+                          "2: const32 2, 2147483647\n"
+                          "5: i32_le_s 1, 0, 2\n"
+                          "9: ret1 1\n");
+    CHECK_EQ_STR(dump(3), "0: fuel 4\n"
+                          "2: i32_rotl_imm 1, 0, 31\n"
+                          "6: ret1 1\n");
+}
+#endif
 
 static void test_golden_calls(void)
 {
@@ -664,6 +712,9 @@ int main(void)
     test_golden_locals();
     test_golden_blocks();
     test_golden_loop_if();
+#ifdef GR_WITH_FUSED
+    test_golden_fused_imm();
+#endif
     test_golden_calls();
     test_golden_multi();
     test_alloc_failures();

@@ -1,0 +1,131 @@
+/* compile_fuse.c - fused instructions (ops.def, GR_FUSED): peephole
+ * rewrites of the instruction the compiler has just emitted and the one it
+ * is about to emit into one internal instruction.
+ *
+ * A rewrite only ever looks back at c->last_pc, and only while c->last_d
+ * is set: every label, block head, copy and retarget clears it, so a fused
+ * instruction never spans a basic-block head and fuel (counted per
+ * WebAssembly instruction into the block's charge, not per internal
+ * instruction) is charged exactly as without it. The instruction looked
+ * back at must have written a height slot that the current instruction
+ * pops: nothing else can read that slot afterwards, so dropping its write
+ * is safe. Built only with GR_WITH_FUSED (the build option GRAFT_FUSED). */
+#include "compile.h"
+
+#ifdef GR_WITH_FUSED
+
+/* Is the last instruction `const32 slot k`, still removable? Then *k. */
+static int last_const32(const gr_cc *c, uint32_t slot, uint32_t *k)
+{
+    if (c->last_d == GR_NONE || c->last_op != GR_IOP_const32 || slot < c->nlocals ||
+        c->words[c->last_d] != slot)
+        return 0;
+    *k = c->words[c->last_d + 1];
+    return 1;
+}
+
+/* Is the last instruction `const64 slot k` with k a sign-extended int32? */
+static int last_const64_small(const gr_cc *c, uint32_t slot, uint32_t *k)
+{
+    if (c->last_d == GR_NONE || c->last_op != GR_IOP_const64 || slot < c->nlocals ||
+        c->words[c->last_d] != slot)
+        return 0;
+    uint32_t lo = c->words[c->last_d + 1], hi = c->words[c->last_d + 2];
+    if (hi != ((lo & 0x80000000u) ? 0xFFFFFFFFu : 0)) return 0;
+    *k = lo;
+    return 1;
+}
+
+/* A comparison with its operands swapped: x op k == k swapped(op) x. */
+static gr_iop mirror(gr_iop op)
+{
+    switch (op) {
+    case GR_IOP_i32_lt_s: return GR_IOP_i32_gt_s;
+    case GR_IOP_i32_gt_s: return GR_IOP_i32_lt_s;
+    case GR_IOP_i32_le_s: return GR_IOP_i32_ge_s;
+    case GR_IOP_i32_ge_s: return GR_IOP_i32_le_s;
+    case GR_IOP_i32_lt_u: return GR_IOP_i32_gt_u;
+    case GR_IOP_i32_gt_u: return GR_IOP_i32_lt_u;
+    case GR_IOP_i32_le_u: return GR_IOP_i32_ge_u;
+    case GR_IOP_i32_ge_u: return GR_IOP_i32_le_u;
+    case GR_IOP_i32_add: case GR_IOP_i32_mul: case GR_IOP_i32_and: case GR_IOP_i32_or:
+    case GR_IOP_i32_xor: case GR_IOP_i32_eq: case GR_IOP_i32_ne:
+        return op;
+    default:
+        return GR_IOP_COUNT_;   /* not commutative: no constant on the left */
+    }
+}
+
+/* The "d a i" form of `op x k` (k the right operand), adjusting *k; or
+ * GR_IOP_COUNT_ when there is none. */
+static gr_iop imm_form(gr_iop op, uint32_t *k)
+{
+    switch (op) {
+    case GR_IOP_i32_add: return GR_IOP_i32_add_imm;
+    case GR_IOP_i32_sub: *k = 0u - *k; return GR_IOP_i32_add_imm;
+    case GR_IOP_i32_mul: return GR_IOP_i32_mul_imm;
+    case GR_IOP_i32_and: return GR_IOP_i32_and_imm;
+    case GR_IOP_i32_or: return GR_IOP_i32_or_imm;
+    case GR_IOP_i32_xor: return GR_IOP_i32_xor_imm;
+    case GR_IOP_i32_shl: *k &= 31; return GR_IOP_i32_shl_imm;
+    case GR_IOP_i32_shr_s: *k &= 31; return GR_IOP_i32_shr_s_imm;
+    case GR_IOP_i32_shr_u: *k &= 31; return GR_IOP_i32_shr_u_imm;
+    case GR_IOP_i32_rotl: *k &= 31; return GR_IOP_i32_rotl_imm;
+    case GR_IOP_i32_rotr: *k = (32 - (*k & 31)) & 31; return GR_IOP_i32_rotl_imm;
+    case GR_IOP_i32_eq: return GR_IOP_i32_eq_imm;
+    case GR_IOP_i32_ne: return GR_IOP_i32_ne_imm;
+    case GR_IOP_i32_lt_s: return GR_IOP_i32_lt_s_imm;
+    case GR_IOP_i32_lt_u: return GR_IOP_i32_lt_u_imm;
+    case GR_IOP_i32_gt_s: return GR_IOP_i32_gt_s_imm;
+    case GR_IOP_i32_gt_u: return GR_IOP_i32_gt_u_imm;
+    /* x <= k is x < k+1 and x >= k is x > k-1, unless k+1 or k-1 wraps. */
+    case GR_IOP_i32_le_s:
+        if (*k == 0x7FFFFFFFu) return GR_IOP_COUNT_;
+        *k += 1;
+        return GR_IOP_i32_lt_s_imm;
+    case GR_IOP_i32_le_u:
+        if (*k == 0xFFFFFFFFu) return GR_IOP_COUNT_;
+        *k += 1;
+        return GR_IOP_i32_lt_u_imm;
+    case GR_IOP_i32_ge_s:
+        if (*k == 0x80000000u) return GR_IOP_COUNT_;
+        *k -= 1;
+        return GR_IOP_i32_gt_s_imm;
+    case GR_IOP_i32_ge_u:
+        if (*k == 0) return GR_IOP_COUNT_;
+        *k -= 1;
+        return GR_IOP_i32_gt_u_imm;
+    default:
+        return GR_IOP_COUNT_;
+    }
+}
+
+/* Drop the last instruction (a constant) and emit `op d a k` instead. */
+static graft_result replace_last(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t k)
+{
+    c->nwords = c->last_pc;
+    return graft__cc_emit_def(c, op, 3, (uint32_t[]){d, a, k});
+}
+
+int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc)
+{
+    uint32_t k = 0;
+    gr_iop f = GR_IOP_COUNT_;
+    if (op == GR_IOP_i64_add || op == GR_IOP_i64_sub) {
+        if (!last_const64_small(c, b, &k) || (op == GR_IOP_i64_sub && k == 0x80000000u)) return 0;
+        if (op == GR_IOP_i64_sub) k = 0u - k;
+        *rc = replace_last(c, GR_IOP_i64_add_imm, d, a, k);
+        return 1;
+    }
+    if (last_const32(c, b, &k)) {
+        f = imm_form(op, &k);
+    } else if (last_const32(c, a, &k) && mirror(op) != GR_IOP_COUNT_) {
+        f = imm_form(mirror(op), &k);
+        a = b;
+    }
+    if (f == GR_IOP_COUNT_) return 0;
+    *rc = replace_last(c, f, d, a, k);
+    return 1;
+}
+
+#endif
