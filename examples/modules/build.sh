@@ -25,7 +25,7 @@ for src in "$HERE"/c/*.c; do
   fi
   # Compile and link separately, without -O on the link line, so clang does
   # not run wasm-opt by itself (see ../shared/toolchains/README.md).
-  "$WASM_CC" --target=wasm32-wasi -mexec-model=reactor -std=c11 -O2 -Wall -Wextra -Werror \
+  "$WASM_CC" --target=wasm32-wasi -std=c11 -O2 -Wall -Wextra -Werror \
     -I"$ROOT/sdk/c" -c -o "$OUT/$name.o" "$src"
   "$WASM_CC" --target=wasm32-wasi -mexec-model=reactor -o "$OUT/$name.wasm" "$OUT/$name.o"
   rm -f "$OUT/$name.o"
