@@ -185,7 +185,18 @@ graft_result graft__cc_start_block(gr_cc *c);
 
 /* ---- compile_fuse.c: fused instructions (ops.def, GR_FUSED) ------------- */
 
+/* A conditional branch without its target: `op ops[0..n) T`. */
+typedef struct gr_cond {
+    gr_iop op;
+    uint32_t n;
+    uint32_t ops[3];          /* room for the target after the operands */
+} gr_cond;
+
 #ifdef GR_WITH_FUSED
+/* When the instruction just emitted is a comparison into slot, remove it
+ * and fill *out with a branch taken when the comparison is `when` (1 or 0):
+ * returns 1; else 0 and nothing changes. */
+int graft__cc_fuse_cond(gr_cc *c, uint32_t slot, int when, gr_cond *out);
 /* Emit binary NUM op `d a b` as a fused form when the instruction just
  * emitted was a constant feeding it: 1 if done (*rc is the result), 0 if
  * the caller emits op as usual. */

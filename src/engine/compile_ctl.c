@@ -130,13 +130,28 @@ static graft_result emit_label_copies(gr_cc *c, const gr_ctl *f, uint32_t n)
     return GRAFT_OK;
 }
 
-/* `br T` (cond == GR_NONE) or `br_if cond T` to frame f (not the function). */
+/* The branch on slot cond's i32 being nonzero (when = 1) or zero (0):
+ * br_if/br_unless, or a fused compare-and-branch replacing the comparison
+ * just emitted. */
+static void cond_branch(gr_cc *c, uint32_t cond, int when, gr_cond *k)
+{
+#ifdef GR_WITH_FUSED
+    if (graft__cc_fuse_cond(c, cond, when, k)) return;
+#endif
+    k->op = when ? GR_IOP_br_if : GR_IOP_br_unless;
+    k->n = 1;
+    k->ops[0] = cond;
+}
+
+/* `br T` (cond == GR_NONE) or a branch when cond is true, to frame f (not
+ * the function). */
 static graft_result emit_jump(gr_cc *c, gr_ctl *f, uint32_t cond)
 {
+    gr_cond k = {GR_IOP_br, 0, {0}};
+    if (cond != GR_NONE) cond_branch(c, cond, 1, &k);
     uint32_t start = c->nwords;
-    uint32_t t = f->kind == GR_CTL_LOOP ? f->head_pc - start : 0;
-    graft_result rc = cond == GR_NONE ? graft__cc_emit(c, GR_IOP_br, 1, &t)
-                                      : graft__cc_emit(c, GR_IOP_br_if, 2, (uint32_t[]){cond, t});
+    k.ops[k.n] = f->kind == GR_CTL_LOOP ? f->head_pc - start : 0;
+    graft_result rc = graft__cc_emit(c, k.op, k.n + 1, k.ops);
     if (rc != GRAFT_OK || f->kind == GR_CTL_LOOP) return rc;
     return graft__cc_add_fixup(c, c->nwords - 1, start, &f->fixups);
 }
@@ -150,13 +165,17 @@ static graft_result emit_branch(gr_cc *c, uint32_t fi, uint32_t n)
     return emit_jump(c, &c->ctls[fi], GR_NONE);
 }
 
-/* `br_unless cond, skip` whose skip target is patched by the caller. */
+/* A branch when cond is false (`br_unless cond, skip` or fused), whose
+ * skip target is patched by the caller. */
 static graft_result emit_skip(gr_cc *c, uint32_t cond, uint32_t *chain)
 {
+    gr_cond k;
+    cond_branch(c, cond, 0, &k);
     uint32_t start = c->nwords;
-    graft_result rc = graft__cc_emit(c, GR_IOP_br_unless, 2, (uint32_t[]){cond, 0});
+    k.ops[k.n] = 0;
+    graft_result rc = graft__cc_emit(c, k.op, k.n + 1, k.ops);
     if (rc != GRAFT_OK) return rc;
-    return graft__cc_add_fixup(c, start + 2, start, chain);
+    return graft__cc_add_fixup(c, c->nwords - 1, start, chain);
 }
 
 /* ---- Blocks -------------------------------------------------------------- */

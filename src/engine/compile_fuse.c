@@ -9,7 +9,10 @@
  * instruction) is charged exactly as without it. The instruction looked
  * back at must have written a height slot that the current instruction
  * pops: nothing else can read that slot afterwards, so dropping its write
- * is safe. Built only with GR_WITH_FUSED (the build option GRAFT_FUSED). */
+ * is safe. Built only with GR_WITH_FUSED (the build option GRAFT_FUSED).
+ *
+ * Groups (ops.def): constant operands (graft__cc_fuse_num) and compare and
+ * branch (graft__cc_fuse_cond, from compile_ctl.c's conditional branches). */
 #include "compile.h"
 
 #ifdef GR_WITH_FUSED
@@ -125,6 +128,105 @@ int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, 
     }
     if (f == GR_IOP_COUNT_) return 0;
     *rc = replace_last(c, f, d, a, k);
+    return 1;
+}
+
+/* The comparison that holds exactly when op does not; for a "d a i" form,
+ * adjusting *k. GR_IOP_COUNT_ when there is none (k at the edge). */
+static gr_iop negate(gr_iop op, uint32_t *k)
+{
+    switch (op) {
+    case GR_IOP_i32_eq: return GR_IOP_i32_ne;
+    case GR_IOP_i32_ne: return GR_IOP_i32_eq;
+    case GR_IOP_i32_lt_s: return GR_IOP_i32_ge_s;
+    case GR_IOP_i32_ge_s: return GR_IOP_i32_lt_s;
+    case GR_IOP_i32_gt_s: return GR_IOP_i32_le_s;
+    case GR_IOP_i32_le_s: return GR_IOP_i32_gt_s;
+    case GR_IOP_i32_lt_u: return GR_IOP_i32_ge_u;
+    case GR_IOP_i32_ge_u: return GR_IOP_i32_lt_u;
+    case GR_IOP_i32_gt_u: return GR_IOP_i32_le_u;
+    case GR_IOP_i32_le_u: return GR_IOP_i32_gt_u;
+    case GR_IOP_i64_eq: return GR_IOP_i64_ne;
+    case GR_IOP_i64_ne: return GR_IOP_i64_eq;
+    case GR_IOP_i64_lt_s: return GR_IOP_i64_ge_s;
+    case GR_IOP_i64_ge_s: return GR_IOP_i64_lt_s;
+    case GR_IOP_i64_gt_s: return GR_IOP_i64_le_s;
+    case GR_IOP_i64_le_s: return GR_IOP_i64_gt_s;
+    case GR_IOP_i64_lt_u: return GR_IOP_i64_ge_u;
+    case GR_IOP_i64_ge_u: return GR_IOP_i64_lt_u;
+    case GR_IOP_i64_gt_u: return GR_IOP_i64_le_u;
+    case GR_IOP_i64_le_u: return GR_IOP_i64_gt_u;
+    case GR_IOP_i32_eq_imm: return GR_IOP_i32_ne_imm;
+    case GR_IOP_i32_ne_imm: return GR_IOP_i32_eq_imm;
+    /* !(x < k) is x > k-1, !(x > k) is x < k+1, unless that wraps. */
+    case GR_IOP_i32_lt_s_imm:
+        if (*k == 0x80000000u) return GR_IOP_COUNT_;
+        *k -= 1;
+        return GR_IOP_i32_gt_s_imm;
+    case GR_IOP_i32_gt_s_imm:
+        if (*k == 0x7FFFFFFFu) return GR_IOP_COUNT_;
+        *k += 1;
+        return GR_IOP_i32_lt_s_imm;
+    case GR_IOP_i32_lt_u_imm:
+        if (*k == 0) return GR_IOP_COUNT_;
+        *k -= 1;
+        return GR_IOP_i32_gt_u_imm;
+    case GR_IOP_i32_gt_u_imm:
+        if (*k == 0xFFFFFFFFu) return GR_IOP_COUNT_;
+        *k += 1;
+        return GR_IOP_i32_lt_u_imm;
+    default:
+        return GR_IOP_COUNT_;
+    }
+}
+
+/* The branch taken when comparison op of x and y holds: "a b T" with gt/ge
+ * swapped into lt/le, or "a i T" for an immediate form (y is k). */
+static int branch_form(gr_iop op, uint32_t x, uint32_t y, gr_cond *out)
+{
+    static const struct { uint16_t cmp, br; uint8_t swap; } map[] = {
+        {GR_IOP_i32_eq, GR_IOP_br_eq, 0},       {GR_IOP_i32_ne, GR_IOP_br_ne, 0},
+        {GR_IOP_i32_lt_s, GR_IOP_br_lt_s, 0},   {GR_IOP_i32_gt_s, GR_IOP_br_lt_s, 1},
+        {GR_IOP_i32_le_s, GR_IOP_br_le_s, 0},   {GR_IOP_i32_ge_s, GR_IOP_br_le_s, 1},
+        {GR_IOP_i32_lt_u, GR_IOP_br_lt_u, 0},   {GR_IOP_i32_gt_u, GR_IOP_br_lt_u, 1},
+        {GR_IOP_i32_le_u, GR_IOP_br_le_u, 0},   {GR_IOP_i32_ge_u, GR_IOP_br_le_u, 1},
+        {GR_IOP_i64_eq, GR_IOP_br_eq64, 0},     {GR_IOP_i64_ne, GR_IOP_br_ne64, 0},
+        {GR_IOP_i64_lt_s, GR_IOP_br_lt_s64, 0}, {GR_IOP_i64_gt_s, GR_IOP_br_lt_s64, 1},
+        {GR_IOP_i64_le_s, GR_IOP_br_le_s64, 0}, {GR_IOP_i64_ge_s, GR_IOP_br_le_s64, 1},
+        {GR_IOP_i64_lt_u, GR_IOP_br_lt_u64, 0}, {GR_IOP_i64_gt_u, GR_IOP_br_lt_u64, 1},
+        {GR_IOP_i64_le_u, GR_IOP_br_le_u64, 0}, {GR_IOP_i64_ge_u, GR_IOP_br_le_u64, 1},
+        {GR_IOP_i32_eq_imm, GR_IOP_br_eq_imm, 0},     {GR_IOP_i32_ne_imm, GR_IOP_br_ne_imm, 0},
+        {GR_IOP_i32_lt_s_imm, GR_IOP_br_lt_s_imm, 0}, {GR_IOP_i32_gt_s_imm, GR_IOP_br_gt_s_imm, 0},
+        {GR_IOP_i32_lt_u_imm, GR_IOP_br_lt_u_imm, 0}, {GR_IOP_i32_gt_u_imm, GR_IOP_br_gt_u_imm, 0},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (map[i].cmp != op) continue;
+        out->op = (gr_iop)map[i].br;
+        out->n = 2;
+        out->ops[0] = map[i].swap ? y : x;
+        out->ops[1] = map[i].swap ? x : y;
+        return 1;
+    }
+    return 0;
+}
+
+int graft__cc_fuse_cond(gr_cc *c, uint32_t slot, int when, gr_cond *out)
+{
+    if (c->last_d == GR_NONE || slot < c->nlocals || c->words[c->last_d] != slot) return 0;
+    gr_iop op = c->last_op;
+    uint32_t x = c->words[c->last_d + 1];
+    if (op == GR_IOP_i32_eqz) {
+        out->op = when ? GR_IOP_br_unless : GR_IOP_br_if;
+        out->n = 1;
+        out->ops[0] = x;
+    } else {
+        if (c->nwords - c->last_d != 3) return 0;   /* only "d a b" and "d a i" */
+        uint32_t y = c->words[c->last_d + 2];
+        if (!when) op = negate(op, &y);
+        if (op == GR_IOP_COUNT_ || !branch_form(op, x, y, out)) return 0;
+    }
+    c->nwords = c->last_pc;
+    c->last_d = GR_NONE;
     return 1;
 }
 

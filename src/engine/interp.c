@@ -154,6 +154,19 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
         pc += 4;                                                               \
         NEXT();                                                                \
     }
+/* Compare and branch "a b T" and "a i T": jump when expr holds. */
+#define BR_CMP(name, T, in, expr)                                              \
+    OP(name) {                                                                 \
+        T x = S(1).in, y = S(2).in;                                            \
+        pc += (expr) ? (int32_t)W(3) : 4;                                      \
+        NEXT();                                                                \
+    }
+#define BR_CMP_IMM(name, T, in, expr)                                          \
+    OP(name) {                                                                 \
+        T x = S(1).in, y = (T)W(2);                                            \
+        pc += (expr) ? (int32_t)W(3) : 4;                                      \
+        NEXT();                                                                \
+    }
 /* Trapping float-to-int truncation [spec 4.3.3 trunc]: NaN is an invalid
  * conversion, anything else whose truncation does not fit an overflow. */
 #define TRUNC(name, T, in, out, fits, conv)                                    \
@@ -908,6 +921,24 @@ dispatch:
     BINARY_IMM(i32_gt_s_imm, int32_t, i32, u32, x > y)
     BINARY_IMM(i32_gt_u_imm, uint32_t, u32, u32, x > y)
     BINARY_IMM(i64_add_imm, uint64_t, u64, u64, x + y)
+    BR_CMP(br_eq, uint32_t, u32, x == y)
+    BR_CMP(br_ne, uint32_t, u32, x != y)
+    BR_CMP(br_lt_s, int32_t, i32, x < y)
+    BR_CMP(br_lt_u, uint32_t, u32, x < y)
+    BR_CMP(br_le_s, int32_t, i32, x <= y)
+    BR_CMP(br_le_u, uint32_t, u32, x <= y)
+    BR_CMP_IMM(br_eq_imm, uint32_t, u32, x == y)
+    BR_CMP_IMM(br_ne_imm, uint32_t, u32, x != y)
+    BR_CMP_IMM(br_lt_s_imm, int32_t, i32, x < y)
+    BR_CMP_IMM(br_lt_u_imm, uint32_t, u32, x < y)
+    BR_CMP_IMM(br_gt_s_imm, int32_t, i32, x > y)
+    BR_CMP_IMM(br_gt_u_imm, uint32_t, u32, x > y)
+    BR_CMP(br_eq64, uint64_t, u64, x == y)
+    BR_CMP(br_ne64, uint64_t, u64, x != y)
+    BR_CMP(br_lt_s64, int64_t, i64, x < y)
+    BR_CMP(br_lt_u64, uint64_t, u64, x < y)
+    BR_CMP(br_le_s64, int64_t, i64, x <= y)
+    BR_CMP(br_le_u64, uint64_t, u64, x <= y)
 #endif
 
 #ifdef GRAFT_DISPATCH_SWITCH

@@ -305,6 +305,36 @@ static void test_golden_fused_imm(void)
                           "2: i32_rotl_imm 1, 0, 31\n"
                           "6: ret1 1\n");
 }
+
+/* Compare and branch: a loop's br_if on lt_s with a constant, an if on
+ * gt_u of two params (branch when false: le_u), br_if on eqz (br_unless). */
+static void test_golden_fused_branch(void)
+{
+    reset();
+    uint32_t ty = add_type("\x7f\x7f", "");
+    /* loop local.get 0; i32.const 10; i32.lt_s; br_if 0 end */
+    FUNC(ty, 0x00, 0x03, 0x40, 0x20, 0x00, 0x41, 0x0a, 0x48, 0x0d, 0x00, 0x0b, 0x0b);
+    /* local.get 0; local.get 1; i32.gt_u; if nop end */
+    FUNC(ty, 0x00, 0x20, 0x00, 0x20, 0x01, 0x4b, 0x04, 0x40, 0x01, 0x0b, 0x0b);
+    /* block local.get 0; i32.eqz; br_if 0 end */
+    FUNC(ty, 0x00, 0x02, 0x40, 0x20, 0x00, 0x45, 0x0d, 0x00, 0x0b, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: fuel 1\n"
+                          "2: loop_check 4\n"
+                          "4: br_lt_s_imm 0, 10, @2\n"
+                          "8: fuel 2\n"
+                          "10: ret0\n");
+    CHECK_EQ_STR(dump(1), "0: fuel 4\n"
+                          "2: br_le_u 0, 1, @8\n"
+                          "6: fuel 2\n"
+                          "8: fuel 1\n"
+                          "10: ret0\n");
+    CHECK_EQ_STR(dump(2), "0: fuel 4\n"
+                          "2: br_unless 0, @7\n"
+                          "5: fuel 1\n"
+                          "7: fuel 1\n"
+                          "9: ret0\n");
+}
 #endif
 
 static void test_golden_calls(void)
@@ -714,6 +744,7 @@ int main(void)
     test_golden_loop_if();
 #ifdef GR_WITH_FUSED
     test_golden_fused_imm();
+    test_golden_fused_branch();
 #endif
     test_golden_calls();
     test_golden_multi();
