@@ -216,7 +216,7 @@ static int iop_traps(gr_iop op)
     _Static_assert(GR_IOP_i64_store32 - GR_IOP_i32_load == 22, "memory rows are contiguous");
     if (op >= GR_IOP_i32_load && op <= GR_IOP_i64_store32) return 1;
     switch (op) {
-    case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_fuel:
+    case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_loop_poll: case GR_IOP_fuel:
     case GR_IOP_call: case GR_IOP_call_indirect:
     case GR_IOP_return_call: case GR_IOP_return_call_indirect:
     case GR_IOP_table_get: case GR_IOP_table_set: case GR_IOP_table_fill: case GR_IOP_table_copy:

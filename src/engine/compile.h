@@ -180,7 +180,7 @@ graft_result graft__cc_add_fixup(gr_cc *c, uint32_t word, uint32_t base, uint32_
  * "Fuel"). Called at every label that a branch can reach and after every
  * conditional branch; a loop's loop_check heads its block itself. In an
  * unmetered module (m->unmetered) nothing is emitted or counted, and loops
- * keep `loop_check 0` for the interrupt check. */
+ * start with `loop_poll`, the interrupt check alone. */
 graft_result graft__cc_start_block(gr_cc *c);
 
 /* ---- compile_fuse.c: fused instructions (ops.def, GR_FUSED) ------------- */

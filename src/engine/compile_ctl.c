@@ -199,9 +199,10 @@ static graft_result compile_block(gr_cc *c, gr_wasm_op op)
     if (rc != GRAFT_OK || !live) return rc;
     gr_ctl *top = &c->ctls[c->nctls - 1];
     if (f.kind == GR_CTL_LOOP) {
-        /* The loop_check heads the body's first block and carries its fuel
-         * (0 in an unmetered module, where nothing counts into it). */
+        /* The loop_check heads the body's first block and carries its fuel;
+         * an unmetered module, where nothing counts, has loop_poll instead. */
         top->head_pc = c->nwords;
+        if (c->m->unmetered) return graft__cc_emit(c, GR_IOP_loop_poll, 0, NULL);
         rc = graft__cc_emit(c, GR_IOP_loop_check, 1, NULL);
         c->fuel_at = c->nwords - 1;
         return rc;

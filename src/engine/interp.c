@@ -44,8 +44,8 @@
  * Locals kept in registers: pc, fp, the current instance, memory 0's base
  * and size. The memory cache is reloaded after memory.grow, after every call
  * returns (the callee may have grown it), after host calls, and whenever the
- * running instance changes. Only `loop_check` and calls test the interrupt
- * flag. Handlers are small, do not call functions on the hot paths, and
+ * running instance changes. Only `loop_check`, `loop_poll` and calls test
+ * the interrupt flag. Handlers are small, do not call functions on the hot paths, and
  * trap by jumping to one shared exit with a trap code. */
 #include "runtime.h"
 
@@ -434,6 +434,11 @@ dispatch:
         if (INTERRUPT_PENDING(s)) goto trap_interrupt;
         CHARGE(W(1));
         pc += 2;
+        NEXT();
+    }
+    OP(loop_poll) {
+        if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+        pc += 1;
         NEXT();
     }
     OP(fuel) {
