@@ -227,6 +227,10 @@ static int iop_traps(gr_iop op)
     case GR_IOP_i32_trunc_f32_s: case GR_IOP_i32_trunc_f32_u: case GR_IOP_i32_trunc_f64_s:
     case GR_IOP_i32_trunc_f64_u: case GR_IOP_i64_trunc_f32_s: case GR_IOP_i64_trunc_f32_u:
     case GR_IOP_i64_trunc_f64_s: case GR_IOP_i64_trunc_f64_u:
+#ifdef GR_WITH_FUSED
+    case GR_IOP_i32_load_ai: case GR_IOP_i32_load8_u_ai: case GR_IOP_i32_load16_s_ai:
+    case GR_IOP_f64_load_ai:
+#endif
         return 1;
     default:
         return 0;
@@ -449,6 +453,9 @@ static graft_result compile_memop(gr_cc *c, const gr_op_info *info)
         if (rc == GRAFT_OK) rc = graft__cc_push(c, s->result);
         if (rc != GRAFT_OK || !gr_live(c)) return rc;
         uint32_t ops[3] = {gr_hslot(c, c->nvals - 1), a.slot, off};
+#ifdef GR_WITH_FUSED
+        if (graft__cc_fuse_load(c, (gr_iop)info->iop, ops[0], a.slot, off, &rc)) return rc;
+#endif
         return graft__cc_emit_def(c, (gr_iop)info->iop, 3, ops);
     }
     rc = graft__cc_pop(c, s->params[1], &v);

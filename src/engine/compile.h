@@ -203,6 +203,13 @@ int graft__cc_fuse_cond(gr_cc *c, uint32_t slot, int when, gr_cond *out);
 int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc);
 #endif
 
+#ifdef GR_WITH_FUSED
+/* Emit LOAD op `d a off` as a fused form when the instruction just emitted
+ * computed a as a plus a constant: as graft__cc_fuse_num. */
+int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t off,
+                        graft_result *rc);
+#endif
+
 /* ---- compile_ctl.c: control instructions, calls ------------------------ */
 
 graft_result graft__cc_control(gr_cc *c, gr_wasm_op op);

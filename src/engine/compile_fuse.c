@@ -11,8 +11,9 @@
  * pops: nothing else can read that slot afterwards, so dropping its write
  * is safe. Built only with GR_WITH_FUSED (the build option GRAFT_FUSED).
  *
- * Groups (ops.def): constant operands (graft__cc_fuse_num) and compare and
- * branch (graft__cc_fuse_cond, from compile_ctl.c's conditional branches). */
+ * Groups (ops.def): constant operands (graft__cc_fuse_num), compare and
+ * branch (graft__cc_fuse_cond, from compile_ctl.c's conditional branches)
+ * and loads from a constant-offset address (graft__cc_fuse_load). */
 #include "compile.h"
 
 #ifdef GR_WITH_FUSED
@@ -227,6 +228,26 @@ int graft__cc_fuse_cond(gr_cc *c, uint32_t slot, int when, gr_cond *out)
     }
     c->nwords = c->last_pc;
     c->last_d = GR_NONE;
+    return 1;
+}
+
+int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t off,
+                        graft_result *rc)
+{
+    gr_iop f;
+    switch (op) {
+    case GR_IOP_i32_load: f = GR_IOP_i32_load_ai; break;
+    case GR_IOP_i32_load8_u: f = GR_IOP_i32_load8_u_ai; break;
+    case GR_IOP_i32_load16_s: f = GR_IOP_i32_load16_s_ai; break;
+    case GR_IOP_f64_load: f = GR_IOP_f64_load_ai; break;
+    default: return 0;
+    }
+    if (c->last_d == GR_NONE || c->last_op != GR_IOP_i32_add_imm || a < c->nlocals ||
+        c->words[c->last_d] != a)
+        return 0;
+    uint32_t x = c->words[c->last_d + 1], k = c->words[c->last_d + 2];
+    c->nwords = c->last_pc;
+    *rc = graft__cc_emit_def(c, f, 4, (uint32_t[]){d, x, k, off});
     return 1;
 }
 

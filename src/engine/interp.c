@@ -154,6 +154,16 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
         pc += 4;                                                               \
         NEXT();                                                                \
     }
+/* A load "d a i off" from (u32)(a + i) + off. */
+#define LOAD_AI(name, N, out, expr)                                            \
+    OP(name) {                                                                 \
+        uint64_t ea = (uint64_t)(uint32_t)(S(2).u32 + W(3)) + W(4);            \
+        if (ea + N > ms) goto trap_mem;                                        \
+        const uint8_t *p = mb + ea;                                            \
+        S(1).out = (expr);                                                     \
+        pc += 5;                                                               \
+        NEXT();                                                                \
+    }
 /* Compare and branch "a b T" and "a i T": jump when expr holds. */
 #define BR_CMP(name, T, in, expr)                                              \
     OP(name) {                                                                 \
@@ -944,6 +954,10 @@ dispatch:
     BR_CMP(br_lt_u64, uint64_t, u64, x < y)
     BR_CMP(br_le_s64, int64_t, i64, x <= y)
     BR_CMP(br_le_u64, uint64_t, u64, x <= y)
+    LOAD_AI(i32_load_ai, 4, u32, ld32(p))
+    LOAD_AI(i32_load8_u_ai, 1, u32, ld8(p))
+    LOAD_AI(i32_load16_s_ai, 2, u32, gr_sext32(ld16(p), 16))
+    LOAD_AI(f64_load_ai, 8, u64, ld64(p))
 #endif
 
 #ifdef GRAFT_DISPATCH_SWITCH
