@@ -191,6 +191,9 @@ static graft_result emit_raw(gr_cc *c, gr_iop op, int traps, uint32_t n, const u
                                      (uint64_t)c->nwords + 1 + n, sizeof *c->words);
     if (rc != GRAFT_OK) return rc;
     uint32_t start = c->nwords;
+    c->prev_d = c->last_d;
+    c->prev_pc = c->last_pc;
+    c->prev_op = c->last_op;
     if (traps) {
         rc = graft__cc_grow(c, (void **)&c->pcmap, &c->pcmap_cap, (uint64_t)c->npcmap + 1,
                             sizeof *c->pcmap);
@@ -229,7 +232,7 @@ static int iop_traps(gr_iop op)
     case GR_IOP_i64_trunc_f64_s: case GR_IOP_i64_trunc_f64_u:
 #ifdef GR_WITH_FUSED
     case GR_IOP_i32_load_ai: case GR_IOP_i32_load8_u_ai: case GR_IOP_i32_load16_s_ai:
-    case GR_IOP_f64_load_ai:
+    case GR_IOP_f64_load_ai: case GR_IOP_i32_load_sai:
 #endif
         return 1;
     default:

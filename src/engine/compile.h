@@ -110,6 +110,8 @@ typedef struct gr_cc {
                                  instruction when it may be retargeted, or GR_NONE */
     uint32_t last_pc;         /* word index of the last emitted instruction */
     gr_iop last_op;           /* and its internal opcode */
+    uint32_t prev_d, prev_pc; /* last_d, last_pc and last_op of the instruction */
+    gr_iop prev_op;           /* before the last (compile_fuse.c drops the last) */
     uint32_t fuel_at;         /* word index of the count operand of the charge
                                  (fuel or loop_check) heading the current basic
                                  block: every live WebAssembly instruction adds 1 */

@@ -164,6 +164,16 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
         pc += 5;                                                               \
         NEXT();                                                                \
     }
+/* i32_load_sai "d a s k off": (u32)((a << s) + k) + off. */
+#define LOAD_SAI(name, N, out, expr)                                           \
+    OP(name) {                                                                 \
+        uint64_t ea = (uint64_t)(uint32_t)((S(2).u32 << W(3)) + W(4)) + W(5);  \
+        if (ea + N > ms) goto trap_mem;                                        \
+        const uint8_t *p = mb + ea;                                            \
+        S(1).out = (expr);                                                     \
+        pc += 6;                                                               \
+        NEXT();                                                                \
+    }
 /* Compare and branch "a b T" and "a i T": jump when expr holds. */
 #define BR_CMP(name, T, in, expr)                                              \
     OP(name) {                                                                 \
@@ -958,6 +968,7 @@ dispatch:
     LOAD_AI(i32_load8_u_ai, 1, u32, ld8(p))
     LOAD_AI(i32_load16_s_ai, 2, u32, gr_sext32(ld16(p), 16))
     LOAD_AI(f64_load_ai, 8, u64, ld64(p))
+    LOAD_SAI(i32_load_sai, 4, u32, ld32(p))
 #endif
 
 #ifdef GRAFT_DISPATCH_SWITCH
