@@ -1,5 +1,5 @@
-/* bus.c - the in-process bus: MQTT topic filters, matching and overlap,
- * pipeline cycle detection, and refcounted delivery into bounded inboxes.
+/* bus.c - the in-process bus: pipeline cycle detection (over the MQTT
+ * filter rules of src/hostapi/topic.c), and refcounted delivery into bounded inboxes.
  *
  * Data structures: the bus holds a growable array of subscribers under a
  * read-write lock (publishers take it shared, subscribe/unsubscribe
@@ -12,6 +12,8 @@
  * under the lock that guards the structure they describe (bus counters are
  * atomics). See bus.h for the contract. */
 #include "bus.h"
+
+#include "topic.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -32,132 +34,46 @@ const char *bus_strerror(int result)
     return bus_texts[index];
 }
 
-/* ---- validation ---------------------------------------------------------- */
+/* ---- topics and filters (the rules live in src/hostapi/topic.c) ---------- */
 
-/* Length of the well-formed UTF-8 sequence at s (at most avail bytes), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
+static bus_result from_topic(topic_result r)
 {
-    unsigned c = s[0];
-    size_t n;
-    unsigned min, cp;
-    if (c < 0x80) return 1;
-    if ((c & 0xE0) == 0xC0) { n = 2; min = 0x80; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 3; min = 0x800; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 4; min = 0x10000; cp = c & 0x07; }
-    else return 0;
-    if (n > avail) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
+    switch (r) {
+    case TOPIC_OK: return BUS_OK;
+    case TOPIC_E_EMPTY: return BUS_E_EMPTY;
+    case TOPIC_E_TOOLONG: return BUS_E_TOOLONG;
+    case TOPIC_E_UTF8: return BUS_E_UTF8;
+    case TOPIC_E_NUL: return BUS_E_NUL;
+    case TOPIC_E_WILDCARD_IN_TOPIC: return BUS_E_WILDCARD_IN_TOPIC;
+    case TOPIC_E_HASH_NOT_LAST: return BUS_E_HASH_NOT_LAST;
+    case TOPIC_E_HASH_LEVEL:
+    case TOPIC_E_PLUS_LEVEL: return BUS_E_WILDCARD_LEVEL;
+    default: return BUS_E_ARG;
     }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return n;
-}
-
-static bus_result check_common(const char *s, size_t len)
-{
-    if (!s || len == 0) return BUS_E_EMPTY;
-    if (len > BUS_TOPIC_MAX) return BUS_E_TOOLONG;
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        if (u[i] == 0) return BUS_E_NUL;
-        size_t n = utf8_seq(u + i, len - i);
-        if (n == 0) return BUS_E_UTF8;
-        i += n;
-    }
-    return BUS_OK;
 }
 
 bus_result bus_topic_check(const char *topic, size_t len)
 {
-    bus_result r = check_common(topic, len);
-    if (r != BUS_OK) return r;
-    for (size_t i = 0; i < len; i++)
-        if (topic[i] == '+' || topic[i] == '#') return BUS_E_WILDCARD_IN_TOPIC;
-    return BUS_OK;
+    return from_topic(topic_name_check(topic, len));
 }
 
 bus_result bus_filter_check(const char *filter, size_t len)
 {
-    bus_result r = check_common(filter, len);
-    if (r != BUS_OK) return r;
-    for (size_t i = 0; i < len; i++) {
-        char c = filter[i];
-        if (c != '+' && c != '#') continue;
-        bool starts = i == 0 || filter[i - 1] == '/';
-        bool ends = i + 1 == len || filter[i + 1] == '/';
-        if (!starts || !ends) return BUS_E_WILDCARD_LEVEL;
-        if (c == '#' && i + 1 != len) return BUS_E_HASH_NOT_LAST;
-    }
-    return BUS_OK;
+    return from_topic(topic_filter_check(filter, len));
 }
 
-bool bus_filter_is_exact(const char *filter)
+/* The topic.h predicates over NUL-terminated strings, as the bus keeps them. */
+static bool matches(const char *filter, const char *topic)
 {
-    return strpbrk(filter, "+#") == NULL;
+    return topic_match(filter, strlen(filter), topic, strlen(topic));
 }
 
-/* ---- matching and overlap --------------------------------------------- */
-
-/* One level of a topic or filter: [p, p+len); *next is the following
- * level's start, or NULL after the last level. */
-typedef struct level { const char *p; size_t len; const char *next; } level;
-
-static level level_at(const char *s)
+static bool overlap(const char *a, const char *b)
 {
-    level l;
-    const char *slash = strchr(s, '/');
-    l.p = s;
-    l.len = slash ? (size_t)(slash - s) : strlen(s);
-    l.next = slash ? slash + 1 : NULL;
-    return l;
+    return topic_overlap(a, strlen(a), b, strlen(b));
 }
 
-static bool level_is(const level *l, char c) { return l->len == 1 && l->p[0] == c; }
-static bool level_wild(const level *l) { return level_is(l, '+') || level_is(l, '#'); }
-
-bool bus_topic_matches(const char *filter, const char *topic)
-{
-    if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#')) return false;
-    const char *f = filter, *t = topic;
-    while (f) {
-        level fl = level_at(f);
-        if (level_is(&fl, '#')) return true;          /* also matches the parent */
-        if (!t) return false;
-        level tl = level_at(t);
-        if (!level_is(&fl, '+') && (fl.len != tl.len || memcmp(fl.p, tl.p, fl.len) != 0))
-            return false;
-        f = fl.next;
-        t = tl.next;
-    }
-    return t == NULL;
-}
-
-bool bus_filters_overlap(const char *a, const char *b)
-{
-    const char *x = a, *y = b;
-    bool first = true;
-    while (x && y) {
-        level xl = level_at(x), yl = level_at(y);
-        if (first) {
-            /* A leading wildcard never meets a literal first level "$...". */
-            if (level_wild(&xl) && !level_wild(&yl) && yl.len && yl.p[0] == '$') return false;
-            if (level_wild(&yl) && !level_wild(&xl) && xl.len && xl.p[0] == '$') return false;
-        }
-        if (level_is(&xl, '#') || level_is(&yl, '#')) return true;
-        if (!level_is(&xl, '+') && !level_is(&yl, '+') &&
-            (xl.len != yl.len || memcmp(xl.p, yl.p, xl.len) != 0))
-            return false;
-        x = xl.next;
-        y = yl.next;
-        first = false;
-    }
-    if (!x && !y) return true;
-    /* One side ended: the other may only continue with a final "#" level,
-     * which matches its parent. */
-    const char *rest = x ? x : y;
-    return strcmp(rest, "#") == 0;
-}
+static bool is_exact(const char *filter) { return topic_is_exact(filter, strlen(filter)); }
 
 /* ---- cycle detection ---------------------------------------------------- */
 
@@ -167,8 +83,7 @@ static bool node_edge(const bus_node *from, const bus_node *to, bool self,
     for (size_t i = 0; i < from->publish_count; i++)
         for (size_t j = 0; j < to->subscribe_count; j++) {
             const char *p = from->publish[i], *s = to->subscribe[j];
-            bool hit = self ? (bus_filter_is_exact(s) && bus_topic_matches(p, s))
-                            : bus_filters_overlap(p, s);
+            bool hit = self ? (is_exact(s) && matches(p, s)) : overlap(p, s);
             if (hit) { *out_pub = p; *out_sub = s; return true; }
         }
     return false;
@@ -463,7 +378,7 @@ static bool sub_wants(const bus_sub *s, const bus_msg *msg)
     bool self = msg->origin_id != 0 && msg->origin_id == s->id;
     for (size_t i = 0; i < s->filter_count; i++) {
         const char *f = s->filters[i];
-        if (self ? strcmp(f, msg->topic) == 0 : bus_topic_matches(f, msg->topic)) return true;
+        if (self ? strcmp(f, msg->topic) == 0 : matches(f, msg->topic)) return true;
     }
     return false;
 }

@@ -1,11 +1,7 @@
 /* bus.h - graftd's in-process publish/subscribe bus.
  *
- * Topics and topic filters follow MQTT 3.1.1 (section 4.7): a topic is 1 to
- * 65535 bytes of UTF-8 without U+0000 and without wildcards; a filter may use
- * `+` (exactly one level, possibly empty) and `#` (the parent level and any
- * number of levels below; only as the last level). Both wildcards occupy a
- * whole level. Topics that begin with `$` are not matched by a filter whose
- * first level is a wildcard.
+ * Topics and topic filters follow MQTT 3.1.1 (section 4.7); the rules and
+ * their one implementation are in src/hostapi/topic.h.
  *
  * A subscriber (bus_sub) is one module instance or one bridge. It owns a
  * bounded inbox (a ring of message pointers). Publishing copies topic,
@@ -25,7 +21,7 @@
  * subscriber's bus_sub_pop may run on its consumer thread; bus_sub_close may
  * run on any thread and wakes the consumer. Adding filters and subscribers
  * takes the bus's write lock. bus_sub_free must not race with that
- * subscriber's consumer. The filter functions are pure. */
+ * subscriber's consumer. The check functions are pure. */
 #ifndef GRAFT_AGENT_BUS_H
 #define GRAFT_AGENT_BUS_H
 
@@ -63,16 +59,12 @@ const char *bus_strerror(int result);
 
 #define BUS_TOPIC_MAX 65535u
 
-/* Validates a topic name of len bytes (it may contain NUL, which is refused). */
+/* Validates a topic name of len bytes (it may contain NUL, which is refused);
+ * topic_name_check (src/hostapi/topic.h) in the bus's result codes. Matching,
+ * coverage and overlap: topic_match, topic_covers, topic_overlap there. */
 bus_result bus_topic_check(const char *topic, size_t len);
-/* Validates a topic filter of len bytes. */
+/* Validates a topic filter of len bytes (topic_filter_check, as bus codes). */
 bus_result bus_filter_check(const char *filter, size_t len);
-/* True when the NUL-terminated topic matches the filter (both assumed valid). */
-bool bus_topic_matches(const char *filter, const char *topic);
-/* True when some valid topic matches both filters (both assumed valid). */
-bool bus_filters_overlap(const char *a, const char *b);
-/* True when the filter contains no wildcard. */
-bool bus_filter_is_exact(const char *filter);
 
 /* ---- pipeline cycle detection ----------------------------------------- */
 

@@ -6,6 +6,7 @@
  * key keeps its documented default. Shares the manifest's JSON checking
  * helpers (mjson_*) for identical error quality. */
 #include "config.h"
+#include "topic.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,10 +241,10 @@ static bool parse_driver(mjson_ctx *c, json_t *v, config_driver *d, const char *
         !mjson_opt_uint(c, v, "seed", UINT64_MAX >> 1, &d->seed) ||
         !mjson_opt_string(c, v, "unit", unit, sizeof unit))
         return false;
-    const char *why;
-    if (!iot_topic_valid(d->topic, strlen(d->topic), &why)) {
+    topic_result tr = topic_name_check(d->topic, strlen(d->topic));
+    if (tr != TOPIC_OK) {
         mjson_push_key(c, "topic");
-        return mjson_fail(c, "expected a topic name: %s", why);
+        return mjson_fail(c, "expected a topic name: %s", topic_strerror(tr));
     }
     if (unit[0]) {
         size_t u = 0;

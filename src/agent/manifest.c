@@ -7,6 +7,7 @@
  * the JSON path. The mjson_ctx carries that path; each nested check pushes
  * its key or index and pops it on the way out. Nothing here is global. */
 #include "manifest.h"
+#include "topic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -182,7 +183,11 @@ bool mjson_string_list(mjson_ctx *c, json_t *obj, const char *key, bool filters,
         const char *s = json_is_string(v) ? json_string_value(v) : NULL;
         bool ok = s && strlen(s) == json_string_length(v);
         if (ok && kind == LIST_NAMES) ok = mjson_name_valid(s, false);
-        if (ok && kind == LIST_FILTERS) ok = iot_filter_valid(s, strlen(s), &why);
+        if (ok && kind == LIST_FILTERS) {
+            topic_result tr = topic_filter_check(s, strlen(s));
+            ok = tr == TOPIC_OK;
+            if (!ok) why = topic_strerror(tr);
+        }
         if (!ok) {
             if (why) mjson_fail(c, "expected %s: \"%s\" is invalid: %s", what, s, why);
             else mjson_fail(c, "expected %s", what);

@@ -1,5 +1,4 @@
-/* iot_caps.h - what a module may do: its capabilities and its limits, and
- * the MQTT topic-filter rules both the host API and the agent apply.
+/* iot_caps.h - what a module may do: its capabilities and its limits.
  *
  * One iot_caps value is a manifest's request, a device config's grant, or
  * their intersection (src/agent/manifest.c computes it); the host API reads
@@ -8,10 +7,7 @@
  * list grants nothing. Agent-wide type: the bus, supervisor and metrics use
  * it too, so it lives here, below both src/hostapi and src/agent.
  *
- * Topic filters follow MQTT 3.1.1 section 4.7: levels split by '/', '+'
- * is exactly one whole level, '#' is a whole last level and also matches
- * its parent, and a wildcard in the first level never matches a topic that
- * starts with '$'. */
+ * Topic filters follow MQTT 3.1.1 section 4.7; topic.h holds their rules. */
 #ifndef GRAFT_IOT_CAPS_H
 #define GRAFT_IOT_CAPS_H
 
@@ -44,7 +40,6 @@ typedef struct iot_limits {
 } iot_limits;
 
 #define IOT_TIMER_MIN_MS 10u            /* the host API's floor for any timer */
-#define IOT_TOPIC_MAX 65535u            /* MQTT's limit on a topic's bytes */
 #define IOT_NAME_MAX 64u                /* sensor, actuator and module names */
 
 /* Defaults for limits neither the author nor the config gives. */
@@ -58,20 +53,7 @@ void iot_caps_free(iot_caps *c);
 bool iot_strlist_add(iot_strlist *l, const char *s);
 bool iot_strlist_has(const iot_strlist *l, const char *s, size_t len);
 
-/* Whether s (len bytes) is well-formed UTF-8 without NUL (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF). */
-bool iot_utf8_valid(const char *s, size_t len);
-/* A valid topic filter: non-empty, UTF-8, at most IOT_TOPIC_MAX bytes,
- * wildcards only as whole levels, '#' only last. On failure *why (may be
- * NULL) says what is wrong. */
-bool iot_filter_valid(const char *f, size_t len, const char **why);
-/* A valid topic name to publish to: as a filter, but no wildcards. */
-bool iot_topic_valid(const char *t, size_t len, const char **why);
-/* Whether every topic that filter a matches is also matched by filter b
- * (both valid). A topic name is a filter matching itself, so this is also
- * "topic a matches filter b". */
-bool iot_filter_covers(const char *b, size_t blen, const char *a, size_t alen);
-/* Whether topic (a name, no wildcards) matches some filter in the list. */
+/* Whether topic (a valid name, len bytes) matches some filter in the list. */
 bool iot_filters_match(const iot_strlist *filters, const char *topic, size_t len);
 
 #endif

@@ -10,6 +10,7 @@
  * check the arguments (IOT_EINVAL, IOT_E2BIG), check the grant (IOT_EPERM),
  * then call the service. A guest error never traps: it is an answer. */
 #include "iot_v1.h"
+#include "topic.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -200,7 +201,7 @@ static graft_result h_publish(graft_caller *c, graft_slot *s, void *user)
     if (!span(c, s[0].i32, s[1].i32, &topic) || !span(c, s[2].i32, s[3].i32, &payload))
         return answer(x, s, IOT_EFAULT, "publish", NULL, 0);
     size_t tlen = (uint32_t)s[1].i32, plen = (uint32_t)s[3].i32;
-    if (!iot_topic_valid((const char *)topic, tlen, NULL))
+    if (topic_name_check((const char *)topic, tlen) != TOPIC_OK)
         return answer(x, s, IOT_EINVAL, "publish", (const char *)topic, tlen);
     if (!iot_filters_match(&x->caps->publish, (const char *)topic, tlen))
         return answer(x, s, IOT_EPERM, "publish", (const char *)topic, tlen);
