@@ -153,7 +153,7 @@ static bool parent_exists(size_t depth, const level *first)
 bool topic_covers(const char *b, size_t blen, const char *a, size_t alen)
 {
     cursor ca = cursor_of(a, alen), cb = cursor_of(b, blen);
-    level la, lb, a_first = { a, 0 };
+    level la = { a, 0 }, lb = { b, 0 }, a_first = { a, 0 };
     for (size_t depth = 0;; depth++) {
         bool ha = next_level(&ca, &la), hb = next_level(&cb, &lb);
         if (depth == 0) {
@@ -180,7 +180,7 @@ bool topic_match(const char *f, size_t flen, const char *t, size_t tlen)
 bool topic_overlap(const char *a, size_t alen, const char *b, size_t blen)
 {
     cursor ca = cursor_of(a, alen), cb = cursor_of(b, blen);
-    level la, lb, first = { a, 0 };
+    level la = { a, 0 }, lb = { b, 0 }, first = { a, 0 };
     for (size_t depth = 0;; depth++) {
         bool ha = next_level(&ca, &la), hb = next_level(&cb, &lb);
         if (!ha || !hb) {
