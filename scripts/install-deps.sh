@@ -22,6 +22,8 @@ PKGS=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
   # the gateway agent: config, kv state, MQTT, HTTP metrics; a real broker for tests
   libjansson-dev libsqlite3-dev libmosquitto-dev libmicrohttpd-dev mosquitto
+  # the MQTT bridge's TLS test makes its CA and server certificate
+  openssl
 )
 
 missing=()
