@@ -2,7 +2,8 @@
  * threshold, with hysteresis so a noisy value near the line does not chatter.
  *
  * Input: sensor readings (the 24-byte reading of docs/host-api.md) on
- * sensors/<name>. Output, on a change of state only, a JSON text on
+ * sensors/<name>, or on avg/<name> (moving_average's output, so the alarm
+ * can sit behind it in a pipeline). Output, on a change of state only, a JSON text on
  * alarms/<name>:
  *     {"sensor":"temp1","state":"alarm","value":31.25}
  *     {"sensor":"temp1","state":"clear","value":27.50}
@@ -28,9 +29,10 @@ static double threshold(const char *key, double fallback)
 
 static int handle(const char *topic, size_t tlen, const uint8_t *payload, size_t plen)
 {
-    static const char prefix[] = "sensors/";
-    size_t np = sizeof prefix - 1;
-    if (tlen <= np || tlen - np > 64 || memcmp(topic, prefix, np) != 0) return 1;
+    /* sensors/<name> directly, or avg/<name> behind a moving average. */
+    size_t np = tlen > 8 && memcmp(topic, "sensors/", 8) == 0 ? 8
+              : tlen > 4 && memcmp(topic, "avg/", 4) == 0   ? 4 : 0;
+    if (np == 0 || tlen - np > 64) return 1;
     char name[65];
     memcpy(name, topic + np, tlen - np);
     name[tlen - np] = '\0';

@@ -1,0 +1,468 @@
+/* agent.c - the daemon core's lifecycle: start the bus, drivers, kv store
+ * and one agent_mod per configured module; reload a new config (add,
+ * replace, remove modules while the rest keep running); stop (drain and
+ * flush). The observer (summary and --dump-topic) and the injector
+ * (--inject) live in agent_observe.c.
+ *
+ * Loading a module (mod_prepare, main thread): resolve its manifest against
+ * its grants, check the memory budget, load the wasm into its own graft_env
+ * (metered: fuel per event needs the charges), check imports and exports.
+ * Starting it (mod_launch): subscribe its filters, open its kv namespace,
+ * start its worker. A module that fails to load is logged and not run; the
+ * others run.
+ *
+ * Reload: modules are matched by name. Same fingerprint: kept untouched.
+ * New name: added. Missing or disabled: removed (its worker drains its
+ * inbox, kv is committed). Changed: replaced by stopping the old instance
+ * after the new one is prepared (loaded and checked), then launching the
+ * new one on a new subscriber; messages published in the few microseconds
+ * between closing the old subscriber and opening the new one are not
+ * delivered to it (QoS 0). A new config with a pipeline cycle, or whose
+ * replacement modules fail to load, leaves the old modules running. */
+#include "agent_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *agent_mod_state_name(int state)
+{
+    static const char *const names[] = { "starting", "running", "backoff", "quarantined", "stopped" };
+    return state >= 0 && state <= AGENT_MOD_STOPPED ? names[state] : "unknown";
+}
+
+static bool read_file(const char *path, uint8_t **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = n > 0 ? malloc((size_t)n) : NULL;
+    bool ok = buf && fread(buf, 1, (size_t)n, f) == (size_t)n;
+    fclose(f);
+    if (!ok) { free(buf); return false; }
+    *out = buf;
+    *len = (size_t)n;
+    return true;
+}
+
+static void list_fp(jbuf *b, const char *what, const iot_strlist *l)
+{
+    jb_raw(b, "%s:", what);
+    for (size_t i = 0; i < l->count; i++) jb_raw(b, "%s,", l->items[i]);
+    jb_raw(b, ";");
+}
+
+/* What reload compares: file identities, effective caps and limits. */
+static void fingerprint(agent_mod *mod, const config_module *cm)
+{
+    jbuf b;
+    jb_init(&b, mod->fingerprint, sizeof mod->fingerprint);
+    struct stat sw = { 0 }, sm = { 0 };
+    stat(cm->wasm, &sw);
+    stat(cm->manifest, &sm);
+    jb_raw(&b, "%s|%lld.%ld|%lld|%s|%lld.%ld|", cm->wasm, (long long)sw.st_mtim.tv_sec, sw.st_mtim.tv_nsec,
+           (long long)sw.st_size, cm->manifest, (long long)sm.st_mtim.tv_sec, sm.st_mtim.tv_nsec);
+    list_fp(&b, "s", &mod->caps.sensors);
+    list_fp(&b, "a", &mod->caps.actuators);
+    list_fp(&b, "p", &mod->caps.publish);
+    list_fp(&b, "u", &mod->caps.subscribe);
+    jb_raw(&b, "kv%llu t%u/%u m%llu f%llu w%u x%u", (unsigned long long)mod->caps.kv_quota_bytes,
+           mod->caps.timers, mod->caps.timer_min_period_ms, (unsigned long long)mod->limits.memory_bytes,
+           (unsigned long long)mod->limits.fuel_per_event, mod->limits.wall_ms_per_event,
+           mod->limits.max_message_bytes);
+}
+
+static void mod_free(agent_mod *mod)
+{
+    if (!mod) return;
+    if (mod->sub) bus_sub_free(mod->sub);
+    if (mod->ns) kvs_ns_close(mod->ns);
+    if (mod->module) graft_module_free(mod->module);
+    if (mod->env) graft_env_free(mod->env);
+    manifest_free(&mod->man);
+    iot_caps_free(&mod->caps);
+    pthread_mutex_destroy(&mod->call_mu);
+    pthread_mutex_destroy(&mod->mu);
+    pthread_cond_destroy(&mod->cv);
+    free(mod);
+}
+
+static bool has_export(const graft_module *m, const char *name)
+{
+    uint32_t n = graft_module_export_count(m);
+    for (uint32_t i = 0; i < n; i++) {
+        graft_extern_desc d;
+        graft_module_export(m, i, &d);
+        if (d.kind == GRAFT_EXTERN_FUNC && d.name_len == strlen(name) && memcmp(d.name, name, d.name_len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Loads and checks one module (no threads, no subscriber yet). */
+static agent_mod *mod_prepare(agent *ag, const config_module *cm, char *err, size_t cap)
+{
+    agent_mod *mod = calloc(1, sizeof *mod);
+    if (!mod) { snprintf(err, cap, "%s: out of memory", cm->name); return NULL; }
+    mod->ag = ag;
+    pthread_mutex_init(&mod->call_mu, NULL);
+    pthread_mutex_init(&mod->mu, NULL);
+    pthread_cond_init(&mod->cv, NULL);
+    snprintf(mod->name, sizeof mod->name, "%s", cm->name);
+    char why[1024];
+    if (!config_module_resolve(cm, &mod->man, &mod->caps, &mod->limits, why, sizeof why)) {
+        snprintf(err, cap, "module %s: %s", cm->name, why);
+        goto fail;
+    }
+    fingerprint(mod, cm);
+    graft_env_config ec = { .budget = (size_t)mod->limits.memory_bytes + 65536 * 8 + (16u << 20) };
+    if (graft_env_new(&ec, &mod->env) != GRAFT_OK) {
+        snprintf(err, cap, "module %s: cannot create its engine environment", cm->name);
+        goto fail;
+    }
+    uint8_t *bytes;
+    size_t len;
+    if (!read_file(cm->wasm, &bytes, &len)) {
+        snprintf(err, cap, "module %s: cannot read %s: %s", cm->name, cm->wasm, strerror(errno));
+        goto fail;
+    }
+    graft_result r = graft_module_load(mod->env, bytes, len, &mod->module);
+    free(bytes);
+    if (r != GRAFT_OK) {
+        snprintf(err, cap, "module %s: %s: %s", cm->name, cm->wasm, graft_env_error(mod->env)->message);
+        goto fail;
+    }
+    if (iot_v1_check_imports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK ||
+        iot_v1_check_exports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK) {
+        snprintf(err, cap, "module %s refused: %s", cm->name, why);
+        goto fail;
+    }
+    mod->has_initialize = has_export(mod->module, "_initialize");
+    mod->has_on_message = has_export(mod->module, "on_message") && has_export(mod->module, "graft_alloc");
+    mod->has_on_timer = has_export(mod->module, "on_timer");
+    mod->has_health = has_export(mod->module, "health");
+    services_init(mod);
+    return mod;
+fail:
+    mod_free(mod);
+    return NULL;
+}
+
+/* Subscribes, opens kv, starts the worker, links the mod into the list. */
+static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
+{
+    mod->sub = bus_sub_new(ag->bus, mod->name, ag->cfg.agent.inbox_messages, mod->limits.max_message_bytes);
+    if (!mod->sub) { snprintf(err, cap, "module %s: cannot subscribe", mod->name); return false; }
+    for (size_t i = 0; i < mod->caps.subscribe.count; i++) {
+        bus_result r = bus_sub_add_filter(mod->sub, mod->caps.subscribe.items[i]);
+        if (r != BUS_OK) {
+            snprintf(err, cap, "module %s: filter '%s': %s", mod->name, mod->caps.subscribe.items[i], bus_strerror(r));
+            return false;
+        }
+    }
+    if (mod->caps.kv_quota_bytes) {
+        kvs_result r = kvs_ns_open(ag->kv, mod->name, mod->caps.kv_quota_bytes, &mod->ns);
+        if (r != KVS_OK && r != KVS_EQUOTA) {
+            snprintf(err, cap, "module %s: kv: %s", mod->name, kvs_errmsg(ag->kv));
+            return false;
+        }
+    }
+    pthread_mutex_lock(&ag->mods_mu);
+    mod->next = ag->mods;
+    ag->mods = mod;
+    pthread_mutex_unlock(&ag->mods_mu);
+    if (!worker_start(mod)) { snprintf(err, cap, "module %s: cannot start its thread", mod->name); return false; }
+    alog(ag->log, ALOG_INFO, mod->name, NULL, "started %s %s (fuel/event %llu, %u ms/event, memory %llu)",
+         mod->man.name, mod->man.version, (unsigned long long)mod->limits.fuel_per_event,
+         mod->limits.wall_ms_per_event, (unsigned long long)mod->limits.memory_bytes);
+    return true;
+}
+
+/* Stops a linked mod: drain, join, unlink, free. */
+static void mod_retire(agent *ag, agent_mod *mod)
+{
+    worker_join(mod);
+    pthread_mutex_lock(&ag->mods_mu);
+    for (agent_mod **pp = &ag->mods; *pp; pp = &(*pp)->next)
+        if (*pp == mod) { *pp = mod->next; break; }
+    pthread_mutex_unlock(&ag->mods_mu);
+    alog(ag->log, ALOG_INFO, mod->name, NULL, "stopped (%llu messages in, %llu events)",
+         (unsigned long long)atomic_load(&mod->msgs_in), (unsigned long long)atomic_load(&mod->events));
+    mod_free(mod);
+}
+
+static bool add_driver(agent *ag, const config_driver *d, int64_t t0, char *err, size_t cap)
+{
+    drv_result r;
+    if (d->kind == CONFIG_DRIVER_LOG_ACTUATOR) {
+        r = drv_add_log_actuator(ag->drivers, d->name, d->unit, d->file);
+    } else if (d->kind == CONFIG_DRIVER_CSV) {
+        r = drv_add_csv(ag->drivers, d->name, d->unit, d->file, d->loop, 0, d->interval_ms);
+    } else {
+        drv_sim_config sc = { .seed = d->seed, .t0_ns = t0, .sample_period_ms = d->interval_ms };
+        switch (d->kind) {
+        case CONFIG_DRIVER_SINE:
+            sc.kind = DRV_SIM_SINE;
+            sc.offset = d->offset, sc.amplitude = d->amplitude, sc.period_s = d->period_s, sc.noise = d->stddev;
+            break;
+        case CONFIG_DRIVER_RANDOM_WALK:
+            sc.kind = DRV_SIM_WALK;
+            sc.start = d->start, sc.step = d->step, sc.min = d->min, sc.max = d->max;
+            break;
+        case CONFIG_DRIVER_STEP:
+            sc.kind = DRV_SIM_STEP;
+            sc.low = d->low, sc.high = d->high;
+            sc.hold = d->interval_ms ? (unsigned)(d->period_s * 1000.0 / d->interval_ms) : 1;
+            break;
+        default:
+            sc.kind = DRV_SIM_NOISE;
+            sc.offset = d->mean, sc.amplitude = d->stddev;
+            break;
+        }
+        r = drv_add_sim(ag->drivers, d->name, d->unit, &sc, d->interval_ms);
+    }
+    if (r != DRV_OK) {
+        snprintf(err, cap, "driver %s: %s", d->name, drv_errmsg(ag->drivers));
+        return false;
+    }
+    char want[IOT_NAME_MAX + 16];
+    snprintf(want, sizeof want, "sensors/%s", d->name);
+    if (!d->actuator && d->topic[0] && strcmp(d->topic, want) != 0)
+        alog(ag->log, ALOG_WARN, d->name, NULL, "driver topic '%s' is not supported yet: readings go to %s", d->topic, want);
+    return true;
+}
+
+/* Refuses a set of modules whose pipeline has a cycle. */
+static bool check_cycles(agent_mod *const *mods, size_t n, char *err, size_t cap)
+{
+    bus_node *nodes = calloc(n ? n : 1, sizeof *nodes);
+    if (!nodes) { snprintf(err, cap, "out of memory"); return false; }
+    for (size_t i = 0; i < n; i++) {
+        nodes[i].name = mods[i]->name;
+        nodes[i].subscribe = (const char *const *)mods[i]->caps.subscribe.items;
+        nodes[i].subscribe_count = mods[i]->caps.subscribe.count;
+        nodes[i].publish = (const char *const *)mods[i]->caps.publish.items;
+        nodes[i].publish_count = mods[i]->caps.publish.count;
+    }
+    bus_cycle cyc;
+    bus_result r = bus_check_cycles(nodes, n, &cyc);
+    free(nodes);
+    if (r == BUS_E_CYCLE) { snprintf(err, cap, "%s", cyc.message); return false; }
+    return true;
+}
+
+static agent_mod *find_mod(agent *ag, const char *name)
+{
+    for (agent_mod *m = ag->mods; m; m = m->next)
+        if (strcmp(m->name, name) == 0) return m;
+    return NULL;
+}
+
+/* Prepares every enabled module of cfg. kept[i]: the running mod to keep
+ * (same fingerprint) or NULL; fresh[i]: a newly prepared one or NULL
+ * (failed or kept). Checks the memory budget and the cycles over the
+ * resulting set. false: refused as a whole (err says why). */
+static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fresh, char *err, size_t cap)
+{
+    size_t n = cfg->nmodules, count = 0;
+    uint64_t memory = 0;
+    agent_mod **all = calloc(n ? n : 1, sizeof *all);
+    if (!all) return false;
+    for (size_t i = 0; i < n; i++) {
+        kept[i] = fresh[i] = NULL;
+        const config_module *cm = &cfg->modules[i];
+        if (!cm->enabled) continue;
+        char why[1536];
+        agent_mod *m = mod_prepare(ag, cm, why, sizeof why);
+        if (!m) {
+            alog(ag->log, ALOG_ERROR, cm->name, NULL, "%s", why);
+            continue;
+        }
+        agent_mod *old = find_mod(ag, cm->name);
+        if (old && strcmp(old->fingerprint, m->fingerprint) == 0 &&
+            atomic_load(&old->state) != AGENT_MOD_QUARANTINED) {
+            mod_free(m);
+            m = kept[i] = old;
+        } else {
+            fresh[i] = m;
+        }
+        if (memory + m->limits.memory_bytes > cfg->budget_memory_bytes) {
+            alog(ag->log, ALOG_ERROR, cm->name, NULL, "refused: its %llu bytes of memory exceed the budget (%llu left of %llu)",
+                 (unsigned long long)m->limits.memory_bytes, (unsigned long long)(cfg->budget_memory_bytes - memory),
+                 (unsigned long long)cfg->budget_memory_bytes);
+            if (fresh[i]) mod_free(fresh[i]);
+            kept[i] = fresh[i] = NULL;
+            continue;
+        }
+        memory += m->limits.memory_bytes;
+        all[count++] = m;
+    }
+    bool ok = check_cycles(all, count, err, cap);
+    free(all);
+    if (!ok) {
+        for (size_t i = 0; i < n; i++) mod_free(fresh[i]);
+    }
+    return ok;
+}
+
+bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
+{
+    size_t n = cfg->nmodules;
+    agent_mod **kept = calloc(n ? n : 1, sizeof *kept), **fresh = calloc(n ? n : 1, sizeof *fresh);
+    if (!kept || !fresh) { free(kept); free(fresh); snprintf(err, cap, "out of memory"); return false; }
+    if (!plan(ag, cfg, kept, fresh, err, cap)) {
+        free(kept);
+        free(fresh);
+        return false;
+    }
+    /* Retire every running mod that is not kept (removed or replaced). */
+    for (agent_mod *m = ag->mods, *next; m; m = next) {
+        next = m->next;
+        bool keep = false;
+        for (size_t i = 0; i < n; i++) keep = keep || kept[i] == m;
+        if (!keep) {
+            bool replaced = false;
+            for (size_t i = 0; i < n; i++) replaced = replaced || (fresh[i] && strcmp(fresh[i]->name, m->name) == 0);
+            alog(ag->log, ALOG_INFO, m->name, NULL, replaced ? "replacing (reload)" : "removing (reload)");
+            mod_retire(ag, m);
+        }
+    }
+    config_free(&ag->cfg);
+    ag->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < n; i++) {
+        if (!fresh[i]) continue;
+        char why[1024];
+        if (!mod_launch(ag, fresh[i], why, sizeof why)) {
+            alog(ag->log, ALOG_ERROR, fresh[i]->name, NULL, "%s", why);
+            if (find_mod(ag, fresh[i]->name) == fresh[i]) mod_retire(ag, fresh[i]);
+            else mod_free(fresh[i]);
+        }
+    }
+    free(kept);
+    free(fresh);
+    return true;
+}
+
+bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, size_t cap)
+{
+    *out = NULL;
+    if (cap) err[0] = '\0';
+    agent *ag = calloc(1, sizeof *ag);
+    if (!ag) { snprintf(err, cap, "out of memory"); return false; }
+    ag->opt = *opt;
+    ag->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    pthread_mutex_init(&ag->mods_mu, NULL);
+    pthread_mutex_init(&ag->seen_mu, NULL);
+    ag->log = alog_new(opt->log_level >= 0 ? opt->log_level : (int)ag->cfg.agent.log_level);
+    ag->bus = bus_new(0);
+    ag->drivers = drv_registry_new(NULL, NULL);
+    if (!ag->log || !ag->bus || !ag->drivers) { snprintf(err, cap, "out of memory"); goto fail; }
+    if (mkdir(ag->cfg.state_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, cap, "state_dir %s: %s", ag->cfg.state_dir, strerror(errno));
+        goto fail;
+    }
+    char path[CONFIG_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/kv.sqlite", ag->cfg.state_dir);
+    if (kvs_open(path, ag->cfg.agent.commit_window_ms, &ag->kv) != KVS_OK) {
+        snprintf(err, cap, "kv store %s: %s", path, ag->kv ? kvs_errmsg(ag->kv) : "out of memory");
+        goto fail;
+    }
+    int64_t t0 = agent_wall_ns();
+    for (size_t i = 0; i < ag->cfg.ndrivers; i++)
+        if (!add_driver(ag, &ag->cfg.drivers[i], t0, err, cap)) goto fail;
+    if (!agent_observe_start(ag, err, cap)) goto fail;
+    if (pthread_create(&ag->watchdog, NULL, watchdog_main, ag) != 0) {
+        snprintf(err, cap, "cannot start the watchdog thread");
+        goto fail;
+    }
+    config first = ag->cfg;   /* agent_reload takes a config: hand it the same one */
+    memset(&ag->cfg, 0, sizeof ag->cfg);
+    if (!agent_reload(ag, &first, err, cap)) {
+        ag->cfg = first;
+        atomic_store(&ag->quit, true);
+        pthread_join(ag->watchdog, NULL);
+        goto fail;
+    }
+    if (drv_publish_start(ag->drivers, ag->bus) != DRV_OK || !agent_inject_start(ag, err, cap)) {
+        if (!err[0]) snprintf(err, cap, "drivers: %s", drv_errmsg(ag->drivers));
+        agent_stop(ag);
+        return false;
+    }
+    size_t nmods = 0;
+    for (agent_mod *m = ag->mods; m; m = m->next) nmods++;
+    alog(ag->log, ALOG_INFO, NULL, NULL, "graftd %s up: %zu modules, %zu drivers, state in %s",
+         ag->cfg.agent.name, nmods, ag->cfg.ndrivers, ag->cfg.state_dir);
+    *out = ag;
+    return true;
+fail:
+    agent_observe_stop(ag);
+    if (ag->drivers) drv_registry_free(ag->drivers);
+    if (ag->kv) kvs_close(ag->kv);
+    if (ag->bus) bus_free(ag->bus);
+    alog_free(ag->log);
+    config_free(&ag->cfg);
+    pthread_mutex_destroy(&ag->mods_mu);
+    pthread_mutex_destroy(&ag->seen_mu);
+    free(ag);
+    return false;
+}
+
+void agent_stop(agent *ag)
+{
+    if (!ag) return;
+    alog(ag->log, ALOG_INFO, NULL, NULL, "stopping: no more input, draining in-flight events");
+    drv_publish_stop(ag->drivers);
+    agent_observe_stop_input(ag);
+    /* Close every inbox first so no module feeds another after this. */
+    pthread_mutex_lock(&ag->mods_mu);
+    for (agent_mod *m = ag->mods; m; m = m->next) bus_sub_close(m->sub);
+    pthread_mutex_unlock(&ag->mods_mu);
+    while (ag->mods) mod_retire(ag, ag->mods);
+    atomic_store(&ag->quit, true);
+    pthread_join(ag->watchdog, NULL);
+    agent_observe_stop(ag);
+    kvs_result kr = kvs_close(ag->kv);
+    if (kr != KVS_OK) alog(ag->log, ALOG_ERROR, NULL, NULL, "kv flush failed");
+    else alog(ag->log, ALOG_INFO, NULL, NULL, "stopped: kv flushed");
+    drv_registry_free(ag->drivers);
+    bus_free(ag->bus);
+    alog_free(ag->log);
+    config_free(&ag->cfg);
+    pthread_mutex_destroy(&ag->mods_mu);
+    pthread_mutex_destroy(&ag->seen_mu);
+    free(ag);
+}
+
+size_t agent_stats(agent *ag, agent_mod_stats *out, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&ag->mods_mu);
+    for (agent_mod *m = ag->mods; m; m = m->next, n++) {
+        if (n >= cap) continue;
+        agent_mod_stats *s = &out[n];
+        memset(s, 0, sizeof *s);
+        snprintf(s->name, sizeof s->name, "%s", m->name);
+        s->state = atomic_load(&m->state);
+        s->msgs_in = atomic_load(&m->msgs_in);
+        s->msgs_out = atomic_load(&m->iotc.published);
+        s->events = atomic_load(&m->events);
+        s->rejected = atomic_load(&m->rejected);
+        s->traps = atomic_load(&m->traps);
+        s->restarts = atomic_load(&m->restarts);
+        s->refused = atomic_load(&m->iotc.refused);
+        s->rate_limited = atomic_load(&m->rate_limited);
+        s->fuel_used = atomic_load(&m->fuel_used);
+        s->timer_events = atomic_load(&m->timer_events);
+        bus_sub_stats bs;
+        bus_sub_get_stats(m->sub, &bs);
+        s->dropped_full = bs.dropped_full;
+    }
+    pthread_mutex_unlock(&ag->mods_mu);
+    return n;
+}

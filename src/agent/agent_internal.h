@@ -1,0 +1,155 @@
+/* agent_internal.h - what the files of the daemon core share: the agent,
+ * its module instances (agent_mod), the worker, the services table, the
+ * restricted WASI subset, the supervisor's bookkeeping.
+ *
+ * Data structures:
+ *   agent      one per process: config copy, bus, drivers, kv store, the
+ *              list of running modules (mods, under mods_mu), the watchdog
+ *              thread and the observer (summary, --dump-topic, --inject).
+ *   agent_mod  one module instance slot: the resolved manifest, caps and
+ *              limits, its own graft_env and loaded module, its bus
+ *              subscriber, kv namespace, worker thread, timers, counters
+ *              and supervision state. The graft_store inside it is created,
+ *              used and freed by the worker thread only; the watchdog reads
+ *              it under call_mu while an event is armed.
+ *
+ * Ownership: the agent owns every agent_mod; an agent_mod owns its env,
+ * module, store, manifest, caps, kv namespace and subscriber.
+ *
+ * Threads: main thread (start, reload, stop), one worker per module, the
+ * watchdog, the observer and injector, the drivers' publisher and the kv
+ * flusher. Counters are atomics so any thread may read them. */
+#ifndef GRAFT_AGENT_INTERNAL_H
+#define GRAFT_AGENT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "agent_log.h"
+#include "bus.h"
+#include "config.h"
+#include "drivers.h"
+#include "graft.h"
+#include "iot_v1.h"
+#include "kv.h"
+#include "manifest.h"
+#include "supervisor.h"
+
+#define AGENT_MAX_TIMERS 32u
+#define AGENT_WATCHDOG_TICK_MS 5u      /* deadline resolution */
+#define AGENT_HEALTH_PERIOD_MS 10000u  /* health probe period when idle */
+
+typedef struct agent_timer {
+    bool active;
+    bool periodic;
+    int32_t id;
+    uint32_t period_ms;
+    int64_t due_ns;                    /* monotonic */
+} agent_timer;
+
+typedef struct agent_mod agent_mod;
+
+struct agent_mod {
+    agent *ag;
+    agent_mod *next;                   /* in ag->mods */
+    char name[IOT_NAME_MAX + 1];
+    char fingerprint[2048];            /* what reload compares (wasm, manifest, grants, limits) */
+    manifest man;
+    iot_caps caps;                     /* effective capabilities (owned) */
+    iot_limits limits;                 /* effective limits */
+    graft_env *env;                    /* one env per module: its own budget */
+    graft_module *module;
+    bool has_initialize, has_on_message, has_on_timer, has_health;
+
+    /* The instance: worker thread only (and the watchdog under call_mu). */
+    graft_store *store;
+    graft_instance *inst;
+    iot_services services;
+    iot_module_ctx ctx;
+    iot_counters iotc;
+
+    bus_sub *sub;
+    kvs_ns *ns;
+    pthread_t thread;
+    bool thread_started;
+
+    /* Per-event deadline: armed by the worker, fired by the watchdog. */
+    pthread_mutex_t call_mu;
+    int64_t deadline_ns;               /* monotonic; 0: no event running */
+    bool deadline_fired;
+
+    /* Worker-thread state. */
+    agent_timer timers[AGENT_MAX_TIMERS];
+    double tokens;                     /* publish token bucket */
+    int64_t tokens_ns;
+    int64_t next_health_ns;
+    sup_state sup;
+
+    /* Backoff sleep and stop requests. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping;
+
+    /* Counters, read by any thread. */
+    _Atomic int state;                 /* agent_mod_state */
+    _Atomic uint64_t msgs_in, events, rejected, traps, restarts, rate_limited, alloc_failed,
+        fuel_used, health_failed, timer_events, latency_ns_total;
+    char last_error[512];              /* under mu */
+};
+
+struct agent {
+    config cfg;                        /* the running config (owned) */
+    agent_options opt;
+    agent_logger *log;
+    bus *bus;
+    drv_registry *drivers;
+    kvs *kv;
+    pthread_mutex_t mods_mu;           /* the list; the watchdog scans it */
+    agent_mod *mods;
+    pthread_t watchdog;
+    _Atomic bool quit;
+    /* The observer: one subscriber on '#' for the summary and the dump. */
+    bus_sub *observer;
+    pthread_t observer_thread;
+    pthread_t inject_thread;
+    bool observer_started, inject_started;
+    _Atomic bool inject_quit;
+    FILE *dump;
+    iot_strlist dump_filters;          /* the --dump-topic filter */
+    pthread_mutex_t seen_mu;
+    struct agent_seen {
+        char topic[96];
+        char text[160];
+        uint64_t count;
+    } seen[64];
+    size_t nseen;
+};
+
+/* Monotonic and wall clocks, ns. */
+int64_t agent_now_ns(void);
+int64_t agent_wall_ns(void);
+
+/* services.c: fill mod->services (user = mod). */
+void services_init(agent_mod *mod);
+/* wasi_subset.c: define the wasi_snapshot_preview1 imports m uses into s. */
+graft_result wasi_subset_define(agent_mod *mod, graft_store *s, const graft_module *m, char *err,
+                                size_t cap);
+
+/* agent_observe.c: the observer subscriber (summary, --dump-topic) and
+ * the injector (--inject). stop_input ends the injector only. */
+bool agent_observe_start(agent *ag, char *err, size_t cap);
+/* Starts the injector; after the modules, so none misses a control message. */
+bool agent_inject_start(agent *ag, char *err, size_t cap);
+void agent_observe_stop_input(agent *ag);
+void agent_observe_stop(agent *ag);
+
+/* worker.c */
+bool worker_start(agent_mod *mod);
+/* Ask the worker to end (after draining its inbox) and join it. */
+void worker_join(agent_mod *mod);
+void *watchdog_main(void *arg);
+
+#endif

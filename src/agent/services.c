@@ -1,0 +1,209 @@
+/* services.c - the iot_services table graftd gives the host API: logging,
+ * clocks, drivers, publish (with the per-module token bucket), kv and
+ * timers, each bound to one agent_mod (user = the mod).
+ *
+ * Every callback runs on the module's worker thread, inside an event, so
+ * the timers and the token bucket need no lock. */
+#include "agent_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t agent_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t agent_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void svc_log(void *user, iot_log_origin origin, int level, const char *msg, size_t len)
+{
+    agent_mod *mod = user;
+    alog(mod->ag->log, level, mod->name, origin == IOT_LOG_HOST ? "\"origin\":\"host\"" : "\"origin\":\"module\"",
+         "%.*s", (int)(len > IOT_LOG_MAX ? IOT_LOG_MAX : len), msg);
+}
+
+static int64_t svc_mono(void *user)
+{
+    (void)user;
+    return agent_now_ns();
+}
+
+static int64_t svc_wall(void *user)
+{
+    (void)user;
+    return agent_wall_ns();
+}
+
+/* Copies a (ptr, len) name into a NUL-terminated buffer; false if too long. */
+static bool cname(char out[IOT_NAME_MAX + 1], const char *s, size_t len)
+{
+    if (len > IOT_NAME_MAX) return false;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return true;
+}
+
+static int svc_sensor_read(void *user, const char *name, size_t len, iot_reading *out)
+{
+    agent_mod *mod = user;
+    char n[IOT_NAME_MAX + 1];
+    if (!cname(n, name, len)) return IOT_ENOENT;
+    drv_reading r;
+    int rc = drv_read(mod->ag->drivers, n, &r);
+    if (rc == DRV_ENOENT) return IOT_ENOENT;
+    if (rc != DRV_OK) return IOT_EIO;
+    out->timestamp_ns = r.timestamp_ns;
+    out->value = r.value;
+    out->unit = r.unit;
+    out->quality = r.quality;
+    return IOT_OK;
+}
+
+static int svc_actuator_write(void *user, const char *name, size_t len, double value)
+{
+    agent_mod *mod = user;
+    char n[IOT_NAME_MAX + 1];
+    if (!cname(n, name, len)) return IOT_ENOENT;
+    int rc = drv_write(mod->ag->drivers, n, value);
+    return rc == DRV_OK ? IOT_OK : rc == DRV_ENOENT ? IOT_ENOENT : IOT_EIO;
+}
+
+/* Token bucket: publish_rate_per_s tokens per second, publish_burst deep. */
+static bool take_token(agent_mod *mod)
+{
+    const config_agent *c = &mod->ag->cfg.agent;
+    int64_t now = agent_now_ns();
+    double burst = c->publish_burst ? c->publish_burst : 1;
+    if (mod->tokens_ns == 0) mod->tokens = burst;
+    else mod->tokens += (double)(now - mod->tokens_ns) * 1e-9 * c->publish_rate_per_s;
+    if (mod->tokens > burst) mod->tokens = burst;
+    mod->tokens_ns = now;
+    if (mod->tokens < 1.0) return false;
+    mod->tokens -= 1.0;
+    return true;
+}
+
+static int svc_publish(void *user, const char *topic, size_t tlen, const uint8_t *payload, size_t plen)
+{
+    agent_mod *mod = user;
+    if (!take_token(mod)) {
+        uint64_t n = atomic_fetch_add(&mod->rate_limited, 1) + 1;
+        if ((n & (n - 1)) == 0)   /* log the 1st, 2nd, 4th, 8th ... */
+            alog(mod->ag->log, ALOG_WARN, mod->name, NULL,
+                 "publish rate limited (%u/s, burst %u): %llu refused so far",
+                 mod->ag->cfg.agent.publish_rate_per_s, mod->ag->cfg.agent.publish_burst,
+                 (unsigned long long)n);
+        return IOT_EAGAIN;
+    }
+    char stackbuf[256];
+    char *t = tlen < sizeof stackbuf ? stackbuf : malloc(tlen + 1);
+    if (!t) return IOT_EIO;
+    memcpy(t, topic, tlen);
+    t[tlen] = '\0';
+    bus_result r = bus_publish(mod->ag->bus, mod->sub, mod->name, t, payload, plen, 0, NULL);
+    if (t != stackbuf) free(t);
+    if (r == BUS_E_OVERSIZE) return IOT_E2BIG;
+    if (r != BUS_OK) return r == BUS_E_NOMEM ? IOT_EIO : IOT_EINVAL;
+    return IOT_OK;
+}
+
+static int kv_code(kvs_result r)
+{
+    switch (r) {
+    case KVS_OK: return IOT_OK;
+    case KVS_ENOENT: return IOT_ENOENT;
+    case KVS_EQUOTA: return IOT_EQUOTA;
+    case KVS_E2BIG: return IOT_E2BIG;
+    case KVS_EINVAL: return IOT_EINVAL;
+    default: return IOT_EIO;
+    }
+}
+
+static int svc_kv_get(void *user, const char *key, size_t klen, uint8_t *buf, size_t cap)
+{
+    agent_mod *mod = user;
+    if (!mod->ns) return IOT_EIO;
+    size_t len = 0;
+    kvs_result r = kvs_get(mod->ns, key, klen, buf, cap, &len);
+    if (r != KVS_OK) return kv_code(r);
+    return len > INT32_MAX ? IOT_E2BIG : (int)len;
+}
+
+static int svc_kv_put(void *user, const char *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    agent_mod *mod = user;
+    return mod->ns ? kv_code(kvs_put(mod->ns, key, klen, val, vlen)) : IOT_EIO;
+}
+
+static int svc_kv_delete(void *user, const char *key, size_t klen)
+{
+    agent_mod *mod = user;
+    return mod->ns ? kv_code(kvs_delete(mod->ns, key, klen)) : IOT_EIO;
+}
+
+static int svc_timer_start(void *user, int32_t id, uint32_t period_ms, bool periodic)
+{
+    agent_mod *mod = user;
+    agent_timer *slot = NULL;
+    uint32_t alive = 0;
+    for (size_t i = 0; i < AGENT_MAX_TIMERS; i++) {
+        agent_timer *t = &mod->timers[i];
+        if (t->active && t->id == id) slot = t;
+        else if (t->active) alive++;
+    }
+    if (!slot) {
+        if (alive >= mod->caps.timers) return IOT_EQUOTA;
+        for (size_t i = 0; i < AGENT_MAX_TIMERS && !slot; i++)
+            if (!mod->timers[i].active) slot = &mod->timers[i];
+        if (!slot) return IOT_EQUOTA;
+    }
+    slot->active = true;
+    slot->id = id;
+    slot->periodic = periodic;
+    slot->period_ms = period_ms;
+    slot->due_ns = agent_now_ns() + (int64_t)period_ms * 1000000;
+    return IOT_OK;
+}
+
+static int svc_timer_cancel(void *user, int32_t id)
+{
+    agent_mod *mod = user;
+    for (size_t i = 0; i < AGENT_MAX_TIMERS; i++)
+        if (mod->timers[i].active && mod->timers[i].id == id) {
+            mod->timers[i].active = false;
+            return IOT_OK;
+        }
+    return IOT_ENOENT;
+}
+
+void services_init(agent_mod *mod)
+{
+    iot_services *s = &mod->services;
+    memset(s, 0, sizeof *s);
+    s->user = mod;
+    s->log = svc_log;
+    s->clock_monotonic_ns = svc_mono;
+    s->clock_wall_ns = svc_wall;
+    s->sensor_read = svc_sensor_read;
+    s->actuator_write = svc_actuator_write;
+    s->publish = svc_publish;
+    s->kv_get = svc_kv_get;
+    s->kv_put = svc_kv_put;
+    s->kv_delete = svc_kv_delete;
+    s->timer_start = svc_timer_start;
+    s->timer_cancel = svc_timer_cancel;
+    mod->ctx.module_name = mod->name;
+    mod->ctx.caps = &mod->caps;
+    mod->ctx.limits = &mod->limits;
+    mod->ctx.services = &mod->services;
+    mod->ctx.counters = &mod->iotc;
+}

@@ -1,0 +1,359 @@
+/* worker.c - one worker thread per module instance, and the watchdog.
+ *
+ * The worker owns the module's graft_store: it creates the instance
+ * (iot_v1 and the WASI subset defined, _initialize, on_start), then pops
+ * messages from the module's bounded inbox and runs timers and health
+ * probes. Each event runs with the module's fuel per event (trap mode) and
+ * a wall-time deadline; kv writes are committed when the handler returns
+ * and discarded when it traps. A trap ends the instance: the store is
+ * freed, the supervisor (supervisor.c) picks a backoff delay or a
+ * quarantine. Messages arriving meanwhile wait in the inbox (bounded; a
+ * full inbox drops the newest and counts it).
+ *
+ * The watchdog thread scans the agent's modules every AGENT_WATCHDOG_TICK_MS
+ * and interrupts a store whose armed deadline has passed; arming, firing
+ * and freeing the store all happen under the module's call_mu, so the
+ * watchdog never touches a freed store. */
+#include "agent_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define EVENT_TRAPPED 1
+#define EVENT_REJECTED 2
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+void *watchdog_main(void *arg)
+{
+    agent *ag = arg;
+    while (!atomic_load(&ag->quit)) {
+        sleep_ms(AGENT_WATCHDOG_TICK_MS);
+        int64_t now = agent_now_ns();
+        pthread_mutex_lock(&ag->mods_mu);
+        for (agent_mod *m = ag->mods; m; m = m->next) {
+            pthread_mutex_lock(&m->call_mu);
+            if (m->deadline_ns && now >= m->deadline_ns && !m->deadline_fired && m->store) {
+                graft_store_interrupt(m->store);
+                m->deadline_fired = true;
+            }
+            pthread_mutex_unlock(&m->call_mu);
+        }
+        pthread_mutex_unlock(&ag->mods_mu);
+    }
+    return NULL;
+}
+
+static void set_error(agent_mod *mod, const char *fmt, const char *a, const char *b)
+{
+    pthread_mutex_lock(&mod->mu);
+    snprintf(mod->last_error, sizeof mod->last_error, fmt, a, b);
+    pthread_mutex_unlock(&mod->mu);
+}
+
+static void free_instance(agent_mod *mod)
+{
+    pthread_mutex_lock(&mod->call_mu);
+    if (mod->store) graft_store_free(mod->store);
+    mod->store = NULL;
+    mod->inst = NULL;
+    mod->deadline_ns = 0;
+    pthread_mutex_unlock(&mod->call_mu);
+    memset(mod->timers, 0, sizeof mod->timers);
+}
+
+/* Calls f under the event's fuel and deadline. GRAFT_OK or the error. */
+static graft_result guarded_call(agent_mod *mod, graft_func *f, const graft_val *args, size_t nargs,
+                                 graft_val *res, size_t nres)
+{
+    pthread_mutex_lock(&mod->call_mu);
+    mod->deadline_ns = agent_now_ns() + (int64_t)mod->limits.wall_ms_per_event * 1000000;
+    mod->deadline_fired = false;
+    pthread_mutex_unlock(&mod->call_mu);
+    graft_result r = graft_call(f, args, nargs, res, nres);
+    pthread_mutex_lock(&mod->call_mu);
+    mod->deadline_ns = 0;
+    pthread_mutex_unlock(&mod->call_mu);
+    return r;
+}
+
+/* Logs a trap with its message and backtrace. */
+static void report_trap(agent_mod *mod, const char *what, graft_result r)
+{
+    const graft_error *e = graft_store_error(mod->store);
+    char fields[2048];
+    jbuf b;
+    jb_init(&b, fields, sizeof fields);
+    jb_raw(&b, "\"event\":");
+    jb_str(&b, what, strlen(what));
+    jb_raw(&b, ",\"result\":\"%s\",\"backtrace\":", graft_result_name(r));
+    jb_str(&b, e->backtrace ? e->backtrace : "", e->backtrace ? strlen(e->backtrace) : 0);
+    alog(mod->ag->log, ALOG_ERROR, mod->name, fields, "trap in %s: %s", what, e->message);
+    set_error(mod, "trap in %s: %s", what, e->message);
+}
+
+/* One event: begin kv, set the fuel, run, commit or discard. */
+static int run_event(agent_mod *mod, const char *what, graft_func *f, const graft_val *args, size_t nargs,
+                     int32_t *ret)
+{
+    graft_store_set_fuel(mod->store, GRAFT_FUEL_TRAP, mod->limits.fuel_per_event);
+    if (mod->ns) kvs_event_begin(mod->ns);
+    int64_t t0 = agent_now_ns();
+    graft_val res[1];
+    graft_functype ft;
+    graft_func_type(f, &ft);
+    graft_result r = guarded_call(mod, f, args, nargs, res, ft.nresults);
+    atomic_fetch_add(&mod->latency_ns_total, (uint64_t)(agent_now_ns() - t0));
+    atomic_fetch_add(&mod->fuel_used, graft_store_fuel_consumed(mod->store));
+    atomic_fetch_add(&mod->events, 1);
+    if (mod->ns) kvs_event_end(mod->ns, r == GRAFT_OK, NULL);
+    if (r != GRAFT_OK) {
+        report_trap(mod, what, r);
+        return EVENT_TRAPPED;
+    }
+    *ret = ft.nresults == 1 && res[0].type == GRAFT_I32 ? res[0].of.i32 : 0;
+    if (*ret != 0) {
+        atomic_fetch_add(&mod->rejected, 1);
+        alog(mod->ag->log, ALOG_DEBUG, mod->name, NULL, "%s returned %d: not processed", what, (int)*ret);
+        return EVENT_REJECTED;
+    }
+    return 0;
+}
+
+static graft_val i32v(int32_t v)
+{
+    graft_val x = { .type = GRAFT_I32 };
+    x.of.i32 = v;
+    return x;
+}
+
+/* Creates the store and the instance and runs _initialize and on_start.
+ * false: the instance trapped or failed (already reported). */
+static bool create_instance(agent_mod *mod)
+{
+    graft_store_limits lim = { .max_call_depth = 2000, .max_stack_slots = 65536 };
+    lim.max_memory_pages = (uint32_t)(mod->limits.memory_bytes / 65536);
+    if (lim.max_memory_pages == 0) lim.max_memory_pages = 1;
+    graft_store *s;
+    char err[512] = "";
+    if (graft_store_new(mod->env, &lim, &s) != GRAFT_OK) {
+        alog(mod->ag->log, ALOG_ERROR, mod->name, NULL, "cannot create its store (out of memory)");
+        set_error(mod, "%s%s", "cannot create the store", "");
+        return false;
+    }
+    graft_result r = iot_v1_define(s, &mod->ctx);
+    if (r == GRAFT_OK) r = wasi_subset_define(mod, s, mod->module, err, sizeof err);
+    else snprintf(err, sizeof err, "iot_v1_define: %s", graft_store_error(s)->message);
+    graft_instance *inst = NULL;
+    if (r == GRAFT_OK) {
+        r = graft_instance_new(s, mod->module, &inst);
+        if (r != GRAFT_OK) snprintf(err, sizeof err, "instantiate: %s", graft_store_error(s)->message);
+    }
+    pthread_mutex_lock(&mod->call_mu);
+    mod->store = s;
+    mod->inst = inst;
+    pthread_mutex_unlock(&mod->call_mu);
+    if (r != GRAFT_OK) {
+        alog(mod->ag->log, ALOG_ERROR, mod->name, NULL, "cannot start: %s", err);
+        set_error(mod, "cannot start: %s%s", err, "");
+        return false;
+    }
+    int32_t ret = 0;
+    graft_func *init = graft_instance_func(inst, "_initialize");
+    if (init && run_event(mod, "_initialize", init, NULL, 0, &ret) == EVENT_TRAPPED) return false;
+    graft_func *start = graft_instance_func(inst, "on_start");
+    if (start) {
+        int e = run_event(mod, "on_start", start, NULL, 0, &ret);
+        if (e == EVENT_TRAPPED) return false;
+        if (e == EVENT_REJECTED) {
+            alog(mod->ag->log, ALOG_ERROR, mod->name, NULL, "on_start returned %d: the module refused to start", (int)ret);
+            set_error(mod, "on_start returned non-zero%s%s", "", "");
+            return false;
+        }
+    }
+    mod->next_health_ns = agent_now_ns() + (int64_t)AGENT_HEALTH_PERIOD_MS * 1000000;
+    atomic_store(&mod->state, AGENT_MOD_RUNNING);
+    return true;
+}
+
+/* Delivers one message: graft_alloc(topic + payload), copy, on_message. */
+static int deliver(agent_mod *mod, const bus_msg *msg)
+{
+    atomic_fetch_add(&mod->msgs_in, 1);
+    if (!mod->has_on_message) return 0;
+    size_t tlen = strlen(msg->topic);
+    uint64_t need = (uint64_t)tlen + msg->payload_len;
+    if (need > INT32_MAX) return 0;
+    graft_func *alloc = graft_instance_func(mod->inst, "graft_alloc");
+    graft_func *on = graft_instance_func(mod->inst, "on_message");
+    graft_store_set_fuel(mod->store, GRAFT_FUEL_TRAP, mod->limits.fuel_per_event);
+    graft_val arg = i32v((int32_t)need), res[1];
+    graft_result r = guarded_call(mod, alloc, &arg, 1, res, 1);
+    if (r != GRAFT_OK) {
+        report_trap(mod, "graft_alloc", r);
+        return EVENT_TRAPPED;
+    }
+    uint32_t p = (uint32_t)res[0].of.i32;
+    graft_memory *mem = graft_instance_memory(mod->inst);
+    if (p == 0 || !mem || (uint64_t)p + need > graft_memory_size(mem)) {
+        uint64_t n = atomic_fetch_add(&mod->alloc_failed, 1) + 1;
+        if ((n & (n - 1)) == 0)
+            alog(mod->ag->log, ALOG_WARN, mod->name, NULL, "graft_alloc(%llu) gave no room: message on %s dropped (%llu so far)",
+                 (unsigned long long)need, msg->topic, (unsigned long long)n);
+        return 0;
+    }
+    uint8_t *base = graft_memory_data(mem);
+    memcpy(base + p, msg->topic, tlen);
+    if (msg->payload_len) memcpy(base + p + tlen, msg->payload, msg->payload_len);
+    graft_val args[4] = { i32v((int32_t)p), i32v((int32_t)tlen), i32v((int32_t)(p + tlen)),
+                          i32v((int32_t)msg->payload_len) };
+    int32_t ret;
+    /* run_event resets the tank: charge what graft_alloc used against it. */
+    uint64_t used = graft_store_fuel_consumed(mod->store);
+    uint64_t fuel = mod->limits.fuel_per_event;
+    mod->limits.fuel_per_event = fuel > used ? fuel - used : 1;
+    int e = run_event(mod, "on_message", on, args, 4, &ret);
+    mod->limits.fuel_per_event = fuel;
+    return e;
+}
+
+/* Fires due timers; returns EVENT_TRAPPED when one trapped. */
+static int run_timers(agent_mod *mod, int64_t now)
+{
+    for (size_t i = 0; i < AGENT_MAX_TIMERS; i++) {
+        agent_timer *t = &mod->timers[i];
+        if (!t->active || t->due_ns > now) continue;
+        int32_t id = t->id, ret;
+        if (t->periodic) t->due_ns = now + (int64_t)t->period_ms * 1000000;
+        else t->active = false;
+        atomic_fetch_add(&mod->timer_events, 1);
+        graft_func *f = graft_instance_func(mod->inst, "on_timer");
+        if (!f) continue;
+        graft_val arg = i32v(id);
+        if (run_event(mod, "on_timer", f, &arg, 1, &ret) == EVENT_TRAPPED) return EVENT_TRAPPED;
+    }
+    if (mod->has_health && now >= mod->next_health_ns) {
+        mod->next_health_ns = now + (int64_t)AGENT_HEALTH_PERIOD_MS * 1000000;
+        int32_t ret = 0;
+        int e = run_event(mod, "health", graft_instance_func(mod->inst, "health"), NULL, 0, &ret);
+        if (e == EVENT_TRAPPED) return e;
+        if (ret != 0) {
+            atomic_fetch_add(&mod->health_failed, 1);
+            alog(mod->ag->log, ALOG_WARN, mod->name, NULL, "health probe answered %d", (int)ret);
+        }
+    }
+    return 0;
+}
+
+/* How long to wait for a message: until the next timer or probe, <= 100 ms. */
+static int wait_ms(agent_mod *mod, int64_t now)
+{
+    int64_t next = now + 100 * 1000000LL;
+    for (size_t i = 0; i < AGENT_MAX_TIMERS; i++)
+        if (mod->timers[i].active && mod->timers[i].due_ns < next) next = mod->timers[i].due_ns;
+    if (mod->has_health && mod->next_health_ns < next) next = mod->next_health_ns;
+    int64_t ms = (next - now + 999999) / 1000000;
+    return ms < 0 ? 0 : (int)ms;
+}
+
+static void write_quarantine_note(agent_mod *mod, const char *why)
+{
+    char dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 96];
+    snprintf(dir, sizeof dir, "%s/quarantine", mod->ag->cfg.state_dir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/%s.txt", dir, mod->name);
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    pthread_mutex_lock(&mod->mu);
+    fprintf(f, "%s\nlast error: %s\n", why, mod->last_error);
+    pthread_mutex_unlock(&mod->mu);
+    fclose(f);
+}
+
+/* After a trap: false when the module is quarantined or stopping. */
+static bool supervise(agent_mod *mod)
+{
+    free_instance(mod);
+    atomic_fetch_add(&mod->traps, 1);
+    const config_agent *c = &mod->ag->cfg.agent;
+    sup_policy p = { c->backoff_initial_ms, c->backoff_max_ms, c->crash_loop_traps, c->crash_loop_window_s };
+    uint32_t delay;
+    char why[256];
+    if (sup_on_trap(&mod->sup, &p, agent_now_ns() / 1000000, &delay, why, sizeof why) == SUP_QUARANTINE) {
+        atomic_store(&mod->state, AGENT_MOD_QUARANTINED);
+        alog(mod->ag->log, ALOG_ERROR, mod->name, "\"state\":\"quarantined\"", "quarantined: %s", why);
+        write_quarantine_note(mod, why);
+        bus_sub_close(mod->sub);
+        return false;
+    }
+    atomic_store(&mod->state, AGENT_MOD_BACKOFF);
+    alog(mod->ag->log, ALOG_WARN, mod->name, NULL, "restarting in %u ms (trap %zu)", delay, mod->sup.ntraps);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += delay / 1000;
+    until.tv_nsec += (long)(delay % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) { until.tv_sec++; until.tv_nsec -= 1000000000; }
+    pthread_mutex_lock(&mod->mu);
+    while (!mod->stopping)
+        if (pthread_cond_timedwait(&mod->cv, &mod->mu, &until) == ETIMEDOUT) break;
+    bool stop = mod->stopping;
+    pthread_mutex_unlock(&mod->mu);
+    if (stop) return false;
+    atomic_fetch_add(&mod->restarts, 1);
+    atomic_store(&mod->state, AGENT_MOD_STARTING);
+    return true;
+}
+
+static void *worker_main(void *arg)
+{
+    agent_mod *mod = arg;
+    for (;;) {
+        if (!mod->inst && !create_instance(mod)) {
+            if (!mod->store) break;   /* no store at all: nothing to retry */
+            if (!supervise(mod)) break;
+            continue;
+        }
+        int64_t now = agent_now_ns();
+        bus_msg *msg = NULL;
+        bus_result br = bus_sub_pop(mod->sub, wait_ms(mod, now), &msg);
+        if (br == BUS_E_CLOSED) break;
+        int e = 0;
+        if (br == BUS_OK) {
+            e = deliver(mod, msg);
+            bus_msg_release(msg);
+        }
+        if (e != EVENT_TRAPPED) e = run_timers(mod, agent_now_ns());
+        if (e == EVENT_TRAPPED && !supervise(mod)) break;
+    }
+    /* Quarantined or stopping: what is left in the inbox is dropped. */
+    bus_msg *msg;
+    while (bus_sub_pop(mod->sub, 0, &msg) == BUS_OK) bus_msg_release(msg);
+    free_instance(mod);
+    if (atomic_load(&mod->state) != AGENT_MOD_QUARANTINED) atomic_store(&mod->state, AGENT_MOD_STOPPED);
+    return NULL;
+}
+
+bool worker_start(agent_mod *mod)
+{
+    if (pthread_create(&mod->thread, NULL, worker_main, mod) != 0) return false;
+    mod->thread_started = true;
+    return true;
+}
+
+void worker_join(agent_mod *mod)
+{
+    pthread_mutex_lock(&mod->mu);
+    mod->stopping = true;
+    pthread_cond_broadcast(&mod->cv);
+    pthread_mutex_unlock(&mod->mu);
+    bus_sub_close(mod->sub);
+    if (mod->thread_started) pthread_join(mod->thread, NULL);
+    mod->thread_started = false;
+}

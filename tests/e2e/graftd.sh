@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# graftd.sh - end-to-end tests of the gateway daemon: the real graftd with
+# the example modules built from source (BUILD/examples/modules) on seeded
+# CSV and simulated inputs. Every expected value is computed here, in awk,
+# from the inputs (or from the readings graftd observably delivered), never
+# taken from the modules. Observation: --dump-topic '#' writes every bus
+# message as a JSON line; --inject feeds control messages; the JSON log on
+# stderr; the kv SQLite file read with the sqlite3 CLI.
+#
+# Scenarios: the CSV -> moving_average -> threshold_alarm pipeline on values;
+# a capability refusal (a rule publishing outside its grant: counted, logged,
+# the module keeps running); a rule change at run time and its effect; a
+# trapping WAT module restarted while the others keep flowing, then
+# quarantined by a crash loop; kv persistence across a restart and after
+# SIGKILL; modules added and removed by SIGHUP reload; SIGTERM exit 0; a
+# malformed config; the short demo (DEMO_SECONDS=3).
+. "$(dirname "$0")/harness.bash" "$@"
+
+GRAFTD="$BUILD/graftd"
+MODS="$BUILD/examples/modules"
+[ -x "$GRAFTD" ] || abort "no graftd at $GRAFTD"
+for m in moving_average threshold_alarm unit_converter rule_engine; do
+  [ -f "$MODS/$m.wasm" ] || abort "no $MODS/$m.wasm (build the 'examples' target first)"
+done
+command -v wat2wasm >/dev/null || abort "wat2wasm is needed (wabt)"
+command -v sqlite3 >/dev/null || abort "the sqlite3 CLI is needed"
+
+PIDS=()
+cleanup_pids() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
+trap 'cleanup_pids; chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+# wait_for FILE PATTERN [SECONDS]: until grep -E finds PATTERN in FILE.
+wait_for() {
+  local i
+  for ((i = 0; i < ${3:-20} * 20; i++)); do
+    grep -qE -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# start_graftd DIR: graftd on DIR/config.json in the background, bounded by
+# timeout; the timeout's pid in GPID, graftd's in GD. Logs in DIR/err.log, dump in DIR/dump.jsonl.
+start_graftd() {
+  local dir=$1
+  : >>"$dir/inject.txt"
+  [ -f "$dir/err.log" ] && cat "$dir/err.log" >>"$dir/err.earlier"
+  : >"$dir/err.log"
+  (cd "$dir" && exec timeout -s KILL 90 "$GRAFTD" --config config.json --summary-every 1 \
+     --inject inject.txt --dump-topic '#' --dump-file dump.jsonl 2>>err.log) &
+  GPID=$!
+  PIDS+=("$GPID")
+  wait_for "$dir/err.log" '"msg":"graftd .* up:' 20 || fail "graftd in $dir did not come up" "$(tail -5 "$dir/err.log")"
+  GD=$(pgrep -P "$GPID")   # graftd itself: signals go to it, not to timeout
+  PIDS+=("$GD")
+}
+
+# stop_graftd: SIGTERM and the exit status in GRC.
+stop_graftd() {
+  kill -TERM "$GD" 2>/dev/null
+  wait "$GPID"
+  GRC=$?
+}
+
+# Reading values on one exact topic, in order, from a dump.
+values() { grep -F "\"topic\":\"$2\"" "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
+
+# ---- the modules ------------------------------------------------------------
+mkdir -p "$WORK/mods"
+cp "$MODS"/*.wasm "$MODS"/*.json "$WORK/mods/"
+cat >"$WORK/mods/trapper.wat" <<'WAT'
+;; trapper: on a message whose payload starts with 'T' it traps
+;; (unreachable); with 'L' it loops until its fuel runs out.
+(module
+  (memory (export "memory") 2)
+  (func (export "graft_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "on_message") (param $t i32) (param $tl i32) (param $p i32) (param $pl i32) (result i32)
+    (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 84)) (then unreachable))
+    (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 76)) (then (loop $l (br $l))))
+    (i32.const 0)))
+WAT
+wat2wasm "$WORK/mods/trapper.wat" -o "$WORK/mods/trapper.wasm" || abort "wat2wasm trapper.wat"
+cat >"$WORK/mods/trapper.json" <<'JSON'
+{ "manifest_version": 1, "name": "trapper", "version": "1.0.0", "host_api": "iot_v1",
+  "capabilities": { "subscribe": ["trap/#"] },
+  "limits": { "fuel_per_event": 100000, "wall_ms_per_event": 50 } }
+JSON
+
+# The CSV input: 40 rows 50 ms apart, values 20 + (7 i mod 19).
+awk 'BEGIN { print "timestamp,value"; for (i = 0; i < 40; i++) printf "%.2f,%d\n", i * 0.05, 20 + (7 * i) % 19 }' \
+  >"$WORK/mods/t.csv"
+
+# module_entry NAME GRANTS
+mod() { printf '{ "name": "%s", "wasm": "%s/mods/%s.wasm", "grants": %s }' "$1" "$WORK" "$1" "$2"; }
+MA=$(mod moving_average '{ "subscribe": ["sensors/+"], "publish": ["avg/+"] }')
+TA=$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"], "kv": { "quota_bytes": 4096 } }')
+RE=$(mod rule_engine '{ "subscribe": ["sensors/+", "control/rule_engine"], "publish": ["alerts/#", "status/rule_engine"], "kv": { "quota_bytes": 8192 } }')
+TR=$(mod trapper '{ "subscribe": ["trap/#"] }')
+UC=$(mod unit_converter '{ "subscribe": ["sensors/+"], "publish": ["conv/+/+"] }')
+AGENT='"agent": { "backoff_initial_ms": 50, "backoff_max_ms": 400, "crash_loop_traps": 3, "crash_loop_window_s": 60, "commit_window_ms": 50 }'
+CSV_DRIVER="{ \"name\": \"t\", \"kind\": \"csv\", \"file\": \"$WORK/mods/t.csv\", \"interval_ms\": 50 }"
+CSV_LOOP_DRIVER="{ \"name\": \"t\", \"kind\": \"csv\", \"file\": \"$WORK/mods/t.csv\", \"loop\": true, \"interval_ms\": 50 }"
+SINE_DRIVER='{ "name": "s", "kind": "sine", "unit": "degC", "interval_ms": 50, "amplitude": 5, "offset": 20, "period_s": 2, "seed": 3 }'
+
+config() {   # config DIR DRIVERS MODULES...
+  local dir=$1 drivers=$2
+  shift 2
+  local IFS=,
+  mkdir -p "$dir"
+  printf '{ "config_version": 1, %s, "http": { "enabled": false }, "state_dir": "state",\n  "drivers": [ %s ],\n  "modules": [ %s ] }\n' \
+    "$AGENT" "$drivers" "$*" >"$dir/config.json"
+}
+
+# ---- 1. pipeline, refusal, rule change, trap, quarantine ---------------------
+A="$WORK/a"
+config "$A" "$CSV_DRIVER" "$MA" "$TA" "$RE" "$TR"
+start_graftd "$A"
+echo 'control/rule_engine t > 0 forbidden/x' >>"$A/inject.txt"
+wait_for "$A/err.log" 'refused, not granted: .*forbidden/x' 10 \
+  && pass || fail "a publish outside the grant is refused and logged" "$(grep rule_engine "$A/err.log" | tail -3)"
+echo 'trap/a L' >>"$A/inject.txt"
+wait_for "$A/err.log" '"module":"trapper","msg":"trap in on_message: [^"]*fuel' 10 \
+  && pass || fail "the looping module is stopped by its fuel limit" "$(grep trapper "$A/err.log" | tail -3)"
+grep -qE '"module":"trapper","msg":"trap in on_message.*"backtrace":' "$A/err.log" \
+  && pass || fail "a trap is logged with its backtrace"
+wait_for "$A/err.log" '"module":"trapper","msg":"restarting in 50 ms' 5 \
+  && pass || fail "a trapped module is restarted after the initial backoff"
+echo 'control/rule_engine t > 0 alerts/t/any' >>"$A/inject.txt"
+wait_for "$A/dump.jsonl" '"topic":"status/rule_engine".*"text":"ok 1 rules"' 10 \
+  && pass || fail "the rule change is acknowledged on status/rule_engine"
+sleep 2.5   # the CSV (2 s) runs out
+echo 'trap/a T' >>"$A/inject.txt"
+wait_for "$A/err.log" '"module":"trapper","msg":"restarting in 100 ms' 5 \
+  && pass || fail "the backoff doubles on the second trap in a row"
+echo 'trap/a T' >>"$A/inject.txt"
+wait_for "$A/err.log" '"module":"trapper","msg":"quarantined: crash loop: 3 traps' 10 \
+  && pass || fail "a crash loop quarantines the module" "$(grep trapper "$A/err.log" | tail -3)"
+[ -s "$A/state/quarantine/trapper.txt" ] && grep -q "crash loop" "$A/state/quarantine/trapper.txt" \
+  && pass || fail "the quarantine note says why"
+stop_graftd
+[ "$GRC" -eq 0 ] && pass || fail "SIGTERM exits 0" "status $GRC"
+grep -q '"msg":"stopped: kv flushed"' "$A/err.log" && pass || fail "SIGTERM flushes kv"
+
+# The pipeline on values. Readings really delivered, in order: they must be
+# the CSV's values in order (a late sample may skip a row, never reorder).
+values "$A/dump.jsonl" sensors/t >"$A/readings"
+awk -F, 'NR > 1 { print $2 }' "$WORK/mods/t.csv" >"$A/csv"
+if awk 'BEGIN { i = 0 } NR == FNR { v[n++] = $1; next } { while (i < n && v[i] != $1) i++; if (i == n) bad = 1; i++ } END { exit bad }' \
+     "$A/csv" "$A/readings" && [ "$(wc -l <"$A/readings")" -ge 30 ]; then pass
+else fail "sensors/t carries the CSV's values in order" "$(wc -l <"$A/readings") readings"; fi
+# moving_average: after every 4th reading, the mean of the last 8 (fewer at first).
+awk '{ w[n % 8] = $1; n++; if (n % 4 == 0) { m = n < 8 ? n : 8; s = 0
+       for (k = n - m; k < n; k++) s += w[k % 8]; printf "%.9f\n", s / m } }' "$A/readings" >"$A/avg.expected"
+values "$A/dump.jsonl" avg/t | awk '{ printf "%.9f\n", $1 }' >"$A/avg.got"
+if [ -s "$A/avg.expected" ] && cmp -s "$A/avg.expected" "$A/avg.got"; then pass
+else fail "avg/t is the moving average of the delivered readings" "expected $(tr '\n' ' ' <"$A/avg.expected")" "got      $(tr '\n' ' ' <"$A/avg.got")"; fi
+# threshold_alarm behind it: alarm above 30, clear below 28, on changes only.
+awk '{ v = $1 + 0; nx = st ? !(v < 28) : v > 30; if (nx != st) printf "%s %.2f\n", nx ? "alarm" : "clear", v; st = nx }' \
+  "$A/avg.got" >"$A/alarms.expected"
+grep -F '"topic":"alarms/t"' "$A/dump.jsonl" | sed -n 's/.*\\"state\\":\\"\([a-z]*\)\\",\\"value\\":\([-0-9.]*\).*/\1 \2/p' >"$A/alarms.got"
+if [ -s "$A/alarms.expected" ] && cmp -s "$A/alarms.expected" "$A/alarms.got"; then pass
+else fail "alarms/t follows the averages with hysteresis" "expected $(tr '\n' ' ' <"$A/alarms.expected")" "got      $(tr '\n' ' ' <"$A/alarms.got")"; fi
+# The refused rule: counted, and rule_engine kept running (it took the next rule set).
+grep '"msg":"summary"' "$A/err.log" | tail -1 | grep -qE '"rule_engine":\{"state":"running"[^}]*"refused":[1-9]' \
+  && pass || fail "the refusal is counted and rule_engine keeps running" "$(grep '"msg":"summary"' "$A/err.log" | tail -1 | cut -c1-400)"
+# The rule change's effect: one alert per reading after it, with its value.
+grep -F '"topic":"alerts/t/any"' "$A/dump.jsonl" | sed -n 's/.*\\"value\\":\([-0-9.]*\).*/\1/p' >"$A/alerts.got"
+awk '{ printf "%.2f\n", $1 }' "$A/readings" | tail -n "$(wc -l <"$A/alerts.got")" >"$A/alerts.expected"
+if [ -s "$A/alerts.got" ] && cmp -s "$A/alerts.expected" "$A/alerts.got" && ! grep -q '"topic":"forbidden/x"' "$A/dump.jsonl"; then pass
+else fail "after the rule change every reading raises alerts/t/any, and nothing reached forbidden/x" "$(wc -l <"$A/alerts.got") alerts"; fi
+# Others kept flowing while trapper trapped: averages published after its first trap.
+awk '/"topic":"trap\/a"/ && !t { t = 1 } t && /"topic":"avg\/t"/ { n++ } END { exit !(n > 0) }' "$A/dump.jsonl" \
+  && pass || fail "moving_average kept publishing after trapper's trap"
+grep '"msg":"summary"' "$A/err.log" | tail -1 | grep -qE '"trapper":\{"state":"quarantined"[^}]*"traps":3,"restarts":2' \
+  && pass || fail "the summary shows trapper quarantined after 3 traps and 2 restarts"
+# kv: the rules are on disk.
+[ "$(sqlite3 "$A/state/kv.sqlite" "select cast(value as text) from kv where module='rule_engine' and cast(key as text)='rules'")" = "t > 0 alerts/t/any" ] \
+  && pass || fail "rule_engine's rules are in kv.sqlite"
+
+# ---- 2. kv across a restart, and after SIGKILL --------------------------------
+: >"$A/dump.jsonl"
+: >"$A/inject.txt"
+config "$A" "$CSV_LOOP_DRIVER, $SINE_DRIVER" "$RE"
+start_graftd "$A"
+wait_for "$A/dump.jsonl" '"topic":"alerts/t/any"' 10 \
+  && pass || fail "after a restart rule_engine runs the rules it kept in kv"
+echo 'control/rule_engine s > -100 alerts/s/second' >>"$A/inject.txt"
+wait_for "$A/dump.jsonl" '"topic":"status/rule_engine".*"text":"ok 1 rules"' 10 || fail "the second rule change is acknowledged"
+sleep 0.3   # well past the 50 ms commit window
+kill -KILL "$GD"
+wait "$GPID" 2>/dev/null   # timeout passes the SIGKILL on to itself
+[ "$(sqlite3 "$A/state/kv.sqlite" "select cast(value as text) from kv where module='rule_engine' and cast(key as text)='rules'")" = "s > -100 alerts/s/second" ] \
+  && pass || fail "a kv write older than the commit window survives SIGKILL"
+: >"$A/dump.jsonl"
+: >"$A/inject.txt"
+start_graftd "$A"
+wait_for "$A/dump.jsonl" '"topic":"alerts/s/second"' 10 && pass || fail "after SIGKILL and a restart the kept rules run"
+stop_graftd
+[ "$GRC" -eq 0 ] && pass || fail "SIGTERM exits 0 (second run)"
+
+# ---- 3. reload: add and remove a module ---------------------------------------
+B="$WORK/b"
+config "$B" "$SINE_DRIVER" "$MA"
+start_graftd "$B"
+wait_for "$B/dump.jsonl" '"topic":"avg/s"' 10 || fail "moving_average runs before the reload"
+config "$B" "$SINE_DRIVER" "$MA" "$UC"
+kill -HUP "$GD"
+wait_for "$B/err.log" '"module":"unit_converter","msg":"started' 10 && pass || fail "SIGHUP adds unit_converter"
+wait_for "$B/dump.jsonl" '"topic":"conv/s/' 10 && pass || fail "the added module's output flows"
+config "$B" "$SINE_DRIVER" "$MA"
+kill -HUP "$GD"
+wait_for "$B/err.log" '"module":"unit_converter","msg":"removing \(reload\)' 10 && pass || fail "SIGHUP removes unit_converter"
+wait_for "$B/err.log" '"module":"unit_converter","msg":"stopped' 10
+n1=$(grep -c '"topic":"conv/' "$B/dump.jsonl"); a1=$(grep -c '"topic":"avg/s"' "$B/dump.jsonl")
+sleep 0.6
+n2=$(grep -c '"topic":"conv/' "$B/dump.jsonl"); a2=$(grep -c '"topic":"avg/s"' "$B/dump.jsonl")
+[ "$n1" = "$n2" ] && [ "$a2" -gt "$a1" ] && pass || fail "after removal no conv/ output, moving_average still flows" "conv $n1->$n2 avg $a1->$a2"
+printf '{ "config_version": 1,\n  "modules": [ }\n' >"$B/config.json"
+kill -HUP "$GD"
+wait_for "$B/err.log" 'reload refused, keeping the running config: .*config.json:2:' 10 && pass || fail "a malformed reload is refused"
+stop_graftd
+[ "$GRC" -eq 0 ] && pass || fail "SIGTERM exits 0 after reloads"
+
+# ---- 4. a malformed config -------------------------------------------------------
+printf '{ "config_version": 1,\n  "agent": { "name": "x", }\n}\n' >"$WORK/bad.json"
+run bad timeout 10 "$GRAFTD" --config "$WORK/bad.json"
+[ "$RC" -eq 2 ] && grep -qE 'bad\.json:2:[0-9]+:' "$WORK/bad.err" \
+  && pass || fail "a malformed config exits 2 with file:line:column" "status $RC: $(cat "$WORK/bad.err")"
+
+# ---- 5. the short demo -------------------------------------------------------------
+if [ -f "$SRC/scripts/demo-gateway.sh" ]; then
+  run demo env DEMO_SECONDS=3 timeout 60 bash "$SRC/scripts/demo-gateway.sh" "$BUILD"
+  [ "$RC" -eq 0 ] && grep -qE "aggregates +temp1=[0-9]" "$WORK/demo.out" && grep -q "moving_average" "$WORK/demo.out" \
+    && pass || fail "DEMO_SECONDS=3 demo runs and shows the pipeline" "status $RC" "$(tail -5 "$WORK/demo.out")" "$(tail -5 "$WORK/demo.err")"
+fi
+
+finish
