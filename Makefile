@@ -69,6 +69,7 @@ check-tsan:
 
 demo: deps examples
 	bash scripts/demo.sh build
+	bash scripts/demo-gateway.sh build
 
 fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGRAFT_FUZZ=ON $(CMAKE_COMMON) >/dev/null
