@@ -66,9 +66,11 @@ build_c() {
   # Compile with -O2 but link without -O: with binaryen installed clang 14
   # would otherwise run wasm-opt on the output, making it depend on that.
   "$WASM_CC" --target=wasm32-wasi -std=c11 -O2 -Wall -Wextra -Werror -c -o "$OUT/$name.o" "$src"
-  "$WASM_CC" --target=wasm32-wasi -Wl,--strip-debug -o "$OUT/$name.wasm" "$OUT/$name.o"
+  "$WASM_CC" --target=wasm32-wasi -Wl,--strip-debug -o "$OUT/$name.wasm.tmp.$$" "$OUT/$name.o"
+  mv -f "$OUT/$name.wasm.tmp.$$" "$OUT/$name.wasm"
   rm -f "$OUT/$name.o"
-  "$CC" -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/$name.native" "$src" -lm
+  "$CC" -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/$name.native.tmp.$$" "$src" -lm
+  mv -f "$OUT/$name.native.tmp.$$" "$OUT/$name.native"
 }
 
 build_rust() {
@@ -78,8 +80,11 @@ build_rust() {
     "${cargo_env[@]}" "$CARGO" build --quiet --offline --locked --release --target wasm32-wasi &&
     "${cargo_env[@]}" "$CARGO" build --quiet --offline --locked --release)
   for bin in wordcount crunch; do
-    cp -p "$OUT/rust-target/wasm32-wasi/release/$bin.wasm" "$OUT/$bin.wasm"
-    cp -p "$OUT/rust-target/release/$bin" "$OUT/$bin.native"
+    # Renamed into place: tests may be reading the previous copy right now.
+    cp -p "$OUT/rust-target/wasm32-wasi/release/$bin.wasm" "$OUT/$bin.wasm.tmp.$$"
+    mv -f "$OUT/$bin.wasm.tmp.$$" "$OUT/$bin.wasm"
+    cp -p "$OUT/rust-target/release/$bin" "$OUT/$bin.native.tmp.$$"
+    mv -f "$OUT/$bin.native.tmp.$$" "$OUT/$bin.native"
   done
 }
 

@@ -17,6 +17,10 @@ WASM_CC=${WASM_CC:-clang}
 CARGO=${CARGO:-/usr/bin/cargo}
 RUSTC=${RUSTC:-/usr/bin/rustc}
 
+# Outputs are written beside their final name and renamed into place, so a
+# test reading a module while another test rebuilds it never sees half a file.
+put() { cp -p "$1" "$2.tmp.$$" && mv -f "$2.tmp.$$" "$2"; }
+
 shopt -s nullglob
 for src in "$HERE"/c/*.c; do
   name=$(basename "$src" .c)
@@ -27,9 +31,10 @@ for src in "$HERE"/c/*.c; do
   # not run wasm-opt by itself (see ../shared/toolchains/README.md).
   "$WASM_CC" --target=wasm32-wasi -std=c11 -O2 -Wall -Wextra -Werror \
     -I"$ROOT/sdk/c" -c -o "$OUT/$name.o" "$src"
-  "$WASM_CC" --target=wasm32-wasi -mexec-model=reactor -o "$OUT/$name.wasm" "$OUT/$name.o"
+  "$WASM_CC" --target=wasm32-wasi -mexec-model=reactor -o "$OUT/$name.wasm.tmp.$$" "$OUT/$name.o"
+  mv -f "$OUT/$name.wasm.tmp.$$" "$OUT/$name.wasm"
   rm -f "$OUT/$name.o"
-  [ -f "$HERE/c/$name.json" ] && cp -p "$HERE/c/$name.json" "$OUT/$name.json"
+  if [ -f "$HERE/c/$name.json" ]; then put "$HERE/c/$name.json" "$OUT/$name.json"; fi
 done
 
 if [ -f "$HERE/rust/Cargo.toml" ]; then
@@ -37,8 +42,8 @@ if [ -f "$HERE/rust/Cargo.toml" ]; then
     "$CARGO" build --quiet --offline --locked --release --target wasm32-unknown-unknown)
   for wasm in "$OUT"/rust-target/wasm32-unknown-unknown/release/*.wasm; do
     name=$(basename "$wasm" .wasm)
-    cp -p "$wasm" "$OUT/$name.wasm"
-    for m in "$HERE"/rust/*/"$name.json"; do cp -p "$m" "$OUT/$name.json"; done
+    put "$wasm" "$OUT/$name.wasm"
+    for m in "$HERE"/rust/*/"$name.json"; do put "$m" "$OUT/$name.json"; done
   done
 fi
 echo "modules: $(ls "$OUT"/*.wasm 2>/dev/null | wc -l) example modules in $OUT"
