@@ -80,6 +80,7 @@ struct agent_mod {
     pthread_mutex_t call_mu;
     int64_t deadline_ns;               /* monotonic; 0: no event running */
     bool deadline_fired;
+    bool overran;                      /* worker: the last call ended past its deadline */
 
     /* Worker-thread state. */
     agent_timer timers[AGENT_MAX_TIMERS];

@@ -80,23 +80,31 @@ static graft_result guarded_call(agent_mod *mod, graft_func *f, const graft_val 
     graft_result r = graft_call(f, args, nargs, res, nres);
     pthread_mutex_lock(&mod->call_mu);
     mod->deadline_ns = 0;
+    bool fired = mod->deadline_fired;
     pthread_mutex_unlock(&mod->call_mu);
-    return r;
+    /* The watchdog fired just as the call returned: the event overran its
+     * deadline all the same, and the interrupt flag may still be pending
+     * (the engine clears it only when a call fails). Treat it as a trap:
+     * the store, and the pending flag with it, is freed. */
+    mod->overran = r == GRAFT_OK && fired;
+    return mod->overran ? GRAFT_ERR_TRAP : r;
 }
 
 /* Logs a trap with its message and backtrace. */
 static void report_trap(agent_mod *mod, const char *what, graft_result r)
 {
     const graft_error *e = graft_store_error(mod->store);
+    const char *message = mod->overran ? "wall-time deadline exceeded as the handler returned" : e->message;
     char fields[2048];
     jbuf b;
     jb_init(&b, fields, sizeof fields);
     jb_raw(&b, "\"event\":");
     jb_str(&b, what, strlen(what));
     jb_raw(&b, ",\"result\":\"%s\",\"backtrace\":", graft_result_name(r));
-    jb_str(&b, e->backtrace ? e->backtrace : "", e->backtrace ? strlen(e->backtrace) : 0);
-    alog(mod->ag->log, ALOG_ERROR, mod->name, fields, "trap in %s: %s", what, e->message);
-    set_error(mod, "trap in %s: %s", what, e->message);
+    const char *bt = mod->overran || !e->backtrace ? "" : e->backtrace;
+    jb_str(&b, bt, strlen(bt));
+    alog(mod->ag->log, ALOG_ERROR, mod->name, fields, "trap in %s: %s", what, message);
+    set_error(mod, "trap in %s: %s", what, message);
 }
 
 /* One event: begin kv, set the fuel, run, commit or discard. */
