@@ -176,7 +176,7 @@ static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
     ag->mods = mod;
     pthread_mutex_unlock(&ag->mods_mu);
     if (!worker_start(mod)) { snprintf(err, cap, "module %s: cannot start its thread", mod->name); return false; }
-    alog(ag->log, ALOG_INFO, mod->name, NULL, "started %s %s (fuel/event %llu, %u ms/event, memory %llu)",
+    alog(ag->log, ALOG_INFO, mod->name, "started %s %s (fuel/event %llu, %u ms/event, memory %llu)",
          mod->man.name, mod->man.version, (unsigned long long)mod->limits.fuel_per_event,
          mod->limits.wall_ms_per_event, (unsigned long long)mod->limits.memory_bytes);
     return true;
@@ -190,7 +190,7 @@ static void mod_retire(agent *ag, agent_mod *mod)
     for (agent_mod **pp = &ag->mods; *pp; pp = &(*pp)->next)
         if (*pp == mod) { *pp = mod->next; break; }
     pthread_mutex_unlock(&ag->mods_mu);
-    alog(ag->log, ALOG_INFO, mod->name, NULL, "stopped (%llu messages in, %llu events)",
+    alog(ag->log, ALOG_INFO, mod->name, "stopped (%llu messages in, %llu events)",
          (unsigned long long)atomic_load(&mod->msgs_in), (unsigned long long)atomic_load(&mod->events));
     mod_free(mod);
 }
@@ -232,7 +232,7 @@ static bool add_driver(agent *ag, const config_driver *d, int64_t t0, char *err,
     char want[IOT_NAME_MAX + 16];
     snprintf(want, sizeof want, "sensors/%s", d->name);
     if (!d->actuator && d->topic[0] && strcmp(d->topic, want) != 0)
-        alog(ag->log, ALOG_WARN, d->name, NULL, "driver topic '%s' is not supported yet: readings go to %s", d->topic, want);
+        alog(ag->log, ALOG_WARN, d->name, "driver topic '%s' is not supported yet: readings go to %s", d->topic, want);
     return true;
 }
 
@@ -279,7 +279,7 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
         char why[1536];
         agent_mod *m = mod_prepare(ag, cm, why, sizeof why);
         if (!m) {
-            alog(ag->log, ALOG_ERROR, cm->name, NULL, "%s", why);
+            alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
             continue;
         }
         agent_mod *old = find_mod(ag, cm->name);
@@ -291,7 +291,7 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
             fresh[i] = m;
         }
         if (memory + m->limits.memory_bytes > cfg->budget_memory_bytes) {
-            alog(ag->log, ALOG_ERROR, cm->name, NULL, "refused: its %llu bytes of memory exceed the budget (%llu left of %llu)",
+            alog(ag->log, ALOG_ERROR, cm->name, "refused: its %llu bytes of memory exceed the budget (%llu left of %llu)",
                  (unsigned long long)m->limits.memory_bytes, (unsigned long long)(cfg->budget_memory_bytes - memory),
                  (unsigned long long)cfg->budget_memory_bytes);
             if (fresh[i]) mod_free(fresh[i]);
@@ -327,7 +327,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         if (!keep) {
             bool replaced = false;
             for (size_t i = 0; i < n; i++) replaced = replaced || (fresh[i] && strcmp(fresh[i]->name, m->name) == 0);
-            alog(ag->log, ALOG_INFO, m->name, NULL, replaced ? "replacing (reload)" : "removing (reload)");
+            alog(ag->log, ALOG_INFO, m->name, replaced ? "replacing (reload)" : "removing (reload)");
             mod_retire(ag, m);
         }
     }
@@ -338,7 +338,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         if (!fresh[i]) continue;
         char why[1024];
         if (!mod_launch(ag, fresh[i], why, sizeof why)) {
-            alog(ag->log, ALOG_ERROR, fresh[i]->name, NULL, "%s", why);
+            alog(ag->log, ALOG_ERROR, fresh[i]->name, "%s", why);
             if (find_mod(ag, fresh[i]->name) == fresh[i]) mod_retire(ag, fresh[i]);
             else mod_free(fresh[i]);
         }
@@ -396,7 +396,7 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     }
     size_t nmods = 0;
     for (agent_mod *m = ag->mods; m; m = m->next) nmods++;
-    alog(ag->log, ALOG_INFO, NULL, NULL, "graftd %s up: %zu modules, %zu drivers, state in %s",
+    alog(ag->log, ALOG_INFO, NULL, "graftd %s up: %zu modules, %zu drivers, state in %s",
          ag->cfg.agent.name, nmods, ag->cfg.ndrivers, ag->cfg.state_dir);
     *out = ag;
     return true;
@@ -416,7 +416,7 @@ fail:
 void agent_stop(agent *ag)
 {
     if (!ag) return;
-    alog(ag->log, ALOG_INFO, NULL, NULL, "stopping: no more input, draining in-flight events");
+    alog(ag->log, ALOG_INFO, NULL, "stopping: no more input, draining in-flight events");
     drv_publish_stop(ag->drivers);
     agent_observe_stop_input(ag);
     /* Close every inbox first so no module feeds another after this. */
@@ -428,8 +428,8 @@ void agent_stop(agent *ag)
     pthread_join(ag->watchdog, NULL);
     agent_observe_stop(ag);
     kvs_result kr = kvs_close(ag->kv);
-    if (kr != KVS_OK) alog(ag->log, ALOG_ERROR, NULL, NULL, "kv flush failed");
-    else alog(ag->log, ALOG_INFO, NULL, NULL, "stopped: kv flushed");
+    if (kr != KVS_OK) alog(ag->log, ALOG_ERROR, NULL, "kv flush failed");
+    else alog(ag->log, ALOG_INFO, NULL, "stopped: kv flushed");
     drv_registry_free(ag->drivers);
     bus_free(ag->bus);
     alog_free(ag->log);

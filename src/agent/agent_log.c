@@ -1,4 +1,5 @@
-/* agent_log.c - JSON log lines on stderr (see agent_log.h). */
+/* agent_log.c - the daemon core's log calls over jlog (log.h), and the
+ * jb_* JSON text builder (see agent_log.h). */
 #include "agent_log.h"
 
 #include <pthread.h>
@@ -7,34 +8,40 @@
 #include <string.h>
 #include <time.h>
 
-struct agent_logger {
-    int level;
-    pthread_mutex_t mu;
-};
-
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
-
 agent_logger *alog_new(int level)
 {
-    agent_logger *lg = calloc(1, sizeof *lg);
-    if (!lg) return NULL;
-    lg->level = level;
-    pthread_mutex_init(&lg->mu, NULL);
-    return lg;
+    return jlog_new(NULL, (jlog_level)level);
 }
 
 void alog_free(agent_logger *lg)
 {
-    if (!lg) return;
-    pthread_mutex_destroy(&lg->mu);
-    free(lg);
+    if (lg) jlog_free(lg);
 }
 
-void alog_set_level(agent_logger *lg, int level)
+static void vlog(agent_logger *lg, int level, const char *module, const jlog_field *fields, size_t count,
+                 const char *fmt, va_list ap)
 {
-    pthread_mutex_lock(&lg->mu);
-    lg->level = level;
-    pthread_mutex_unlock(&lg->mu);
+    if (!lg || !jlog_enabled(lg, (jlog_level)level)) return;
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    jlog_write(lg, (jlog_level)level, module, msg, fields, count);
+}
+
+void alog(agent_logger *lg, int level, const char *module, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(lg, level, module, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void alogf(agent_logger *lg, int level, const char *module, const jlog_field *fields, size_t count,
+           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(lg, level, module, fields, count, fmt, ap);
+    va_end(ap);
 }
 
 void jb_init(jbuf *b, char *buf, size_t cap)
@@ -72,35 +79,4 @@ void jb_str(jbuf *b, const char *s, size_t len)
         }
     }
     jb_raw(b, "\"");
-}
-
-void alog(agent_logger *lg, int level, const char *module, const char *fields, const char *fmt, ...)
-{
-    if (lg && level < lg->level) return;
-    char msg[2048], line[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    jbuf b;
-    jb_init(&b, line, sizeof line);
-    jb_raw(&b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-           level_names[level < 0 ? 0 : level > 3 ? 3 : level]);
-    jb_raw(&b, "\"module\":");
-    jb_str(&b, module ? module : "graftd", strlen(module ? module : "graftd"));
-    jb_raw(&b, ",\"msg\":");
-    jb_str(&b, msg, strlen(msg));
-    jb_raw(&b, ",\"fields\":{%s}}\n", fields ? fields : "");
-    if (line[b.len - 1] != '\n') {   /* truncated: keep it one line and valid-ish */
-        line[b.len - 1] = '\n';
-    }
-    if (lg) pthread_mutex_lock(&lg->mu);
-    fputs(line, stderr);
-    fflush(stderr);
-    if (lg) pthread_mutex_unlock(&lg->mu);
 }

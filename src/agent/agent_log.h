@@ -1,26 +1,29 @@
-/* agent_log.h - graftd's structured logs: one JSON object per line on
- * stderr, {"ts":..., "level":..., "module":..., "msg":..., "fields":{...}}.
- * Kept in one place so the observability component's log.h can replace it.
+/* agent_log.h - the daemon core's logging over log.h (jlog): one JSON
+ * object per line on stderr, {"ts","level","module","msg", fields...};
+ * module NULL is "agent". alog formats msg like printf; alogf adds typed
+ * fields (JLOG_STR, JLOG_UINT, ...).
  *
- * The logger is a small object owned by its creator (no global state); a
- * mutex keeps lines whole when many threads log. jb_* is a tiny JSON text
- * builder on a caller buffer (truncating, always NUL-terminated). */
-#ifndef GRAFT_AGENT_LOG_H_
-#define GRAFT_AGENT_LOG_H_
+ * jb_* is a tiny JSON text builder on a caller buffer (truncating, always
+ * NUL-terminated) for the daemon's other JSON texts (--dump-file lines). */
+#ifndef GRAFT_AGENT_ALOG_H
+#define GRAFT_AGENT_ALOG_H
 
 #include <stdarg.h>
 #include <stddef.h>
 
-typedef struct agent_logger agent_logger;
+#include "log.h"
 
-enum { ALOG_DEBUG = 0, ALOG_INFO = 1, ALOG_WARN = 2, ALOG_ERROR = 3 };
+typedef jlog agent_logger;
 
+enum { ALOG_DEBUG = JLOG_DEBUG, ALOG_INFO = JLOG_INFO, ALOG_WARN = JLOG_WARN, ALOG_ERROR = JLOG_ERROR };
+
+/* A logger on stderr at level (ALOG_*); NULL when out of memory. */
 agent_logger *alog_new(int level);
 void alog_free(agent_logger *lg);
-void alog_set_level(agent_logger *lg, int level);
-/* fields: the text of a JSON object's members ("\"a\":1,\"b\":\"x\""), or NULL. */
-void alog(agent_logger *lg, int level, const char *module, const char *fields, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+void alog(agent_logger *lg, int level, const char *module, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void alogf(agent_logger *lg, int level, const char *module, const jlog_field *fields, size_t count,
+           const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 typedef struct jbuf {
     char *p;

@@ -115,7 +115,7 @@ static void inject_line(agent *ag, char *line)
         else payload[n++] = *p;
     }
     bus_result r = bus_publish(ag->bus, NULL, "inject", line, payload, n, 0, NULL);
-    alog(ag->log, r == BUS_OK ? ALOG_INFO : ALOG_WARN, NULL, NULL, "injected %zu bytes on %s: %s", n, line,
+    alog(ag->log, r == BUS_OK ? ALOG_INFO : ALOG_WARN, NULL, "injected %zu bytes on %s: %s", n, line,
          bus_strerror(r));
 }
 
@@ -207,35 +207,26 @@ void agent_observe_stop(agent *ag)
 
 void agent_summary(agent *ag)
 {
-    static const size_t max_mods = 64;
     agent_mod_stats st[64];
-    size_t n = agent_stats(ag, st, max_mods);
-    char fields[8192];
-    jbuf b;
-    jb_init(&b, fields, sizeof fields);
-    jb_raw(&b, "\"modules\":{");
-    for (size_t i = 0; i < n && i < max_mods; i++) {
+    size_t n = agent_stats(ag, st, 64);
+    for (size_t i = 0; i < n && i < 64; i++) {
         agent_mod_stats *s = &st[i];
-        jb_raw(&b, "%s\"%s\":{\"state\":\"%s\",\"in\":%llu,\"out\":%llu,\"events\":%llu,\"rejected\":%llu,"
-                   "\"traps\":%llu,\"restarts\":%llu,\"refused\":%llu,\"rate_limited\":%llu,\"dropped\":%llu,\"fuel\":%llu}",
-               i ? "," : "", s->name, agent_mod_state_name(s->state), (unsigned long long)s->msgs_in,
-               (unsigned long long)s->msgs_out, (unsigned long long)s->events, (unsigned long long)s->rejected,
-               (unsigned long long)s->traps, (unsigned long long)s->restarts, (unsigned long long)s->refused,
-               (unsigned long long)s->rate_limited, (unsigned long long)s->dropped_full,
-               (unsigned long long)s->fuel_used);
+        jlog_field f[] = {
+            JLOG_STR("state", agent_mod_state_name(s->state)), JLOG_UINT("in", s->msgs_in),
+            JLOG_UINT("out", s->msgs_out), JLOG_UINT("events", s->events), JLOG_UINT("rejected", s->rejected),
+            JLOG_UINT("traps", s->traps), JLOG_UINT("restarts", s->restarts), JLOG_UINT("refused", s->refused),
+            JLOG_UINT("rate_limited", s->rate_limited), JLOG_UINT("dropped", s->dropped_full),
+            JLOG_UINT("fuel", s->fuel_used),
+        };
+        alogf(ag->log, ALOG_INFO, s->name, f, sizeof f / sizeof f[0], "summary");
     }
-    jb_raw(&b, "},\"topics\":{");
     pthread_mutex_lock(&ag->seen_mu);
     for (size_t i = 0; i < ag->nseen; i++) {
-        jb_raw(&b, "%s", i ? "," : "");
-        jb_str(&b, ag->seen[i].topic, strlen(ag->seen[i].topic));
-        jb_raw(&b, ":{\"count\":%llu,\"last\":", (unsigned long long)ag->seen[i].count);
-        jb_str(&b, ag->seen[i].text, strlen(ag->seen[i].text));
-        jb_raw(&b, "}");
+        jlog_field f[] = { JLOG_STR("topic", ag->seen[i].topic), JLOG_UINT("count", ag->seen[i].count),
+                           JLOG_STR("last", ag->seen[i].text) };
+        alogf(ag->log, ALOG_INFO, NULL, f, 3, "summary topic");
     }
     pthread_mutex_unlock(&ag->seen_mu);
-    jb_raw(&b, "}");
-    alog(ag->log, ALOG_INFO, NULL, fields, "summary");
 }
 
 /* Prints the topics seen whose name starts with prefix, as "topic=last". */

@@ -27,8 +27,8 @@ int64_t agent_wall_ns(void)
 static void svc_log(void *user, iot_log_origin origin, int level, const char *msg, size_t len)
 {
     agent_mod *mod = user;
-    alog(mod->ag->log, level, mod->name, origin == IOT_LOG_HOST ? "\"origin\":\"host\"" : "\"origin\":\"module\"",
-         "%.*s", (int)(len > IOT_LOG_MAX ? IOT_LOG_MAX : len), msg);
+    jlog_field f = JLOG_STR("origin", origin == IOT_LOG_HOST ? "host" : "module");
+    alogf(mod->ag->log, level, mod->name, &f, 1, "%.*s", (int)(len > IOT_LOG_MAX ? IOT_LOG_MAX : len), msg);
 }
 
 static int64_t svc_mono(void *user)
@@ -98,7 +98,7 @@ static int svc_publish(void *user, const char *topic, size_t tlen, const uint8_t
     if (!take_token(mod)) {
         uint64_t n = atomic_fetch_add(&mod->rate_limited, 1) + 1;
         if ((n & (n - 1)) == 0)   /* log the 1st, 2nd, 4th, 8th ... */
-            alog(mod->ag->log, ALOG_WARN, mod->name, NULL,
+            alog(mod->ag->log, ALOG_WARN, mod->name,
                  "publish rate limited (%u/s, burst %u): %llu refused so far",
                  mod->ag->cfg.agent.publish_rate_per_s, mod->ag->cfg.agent.publish_burst,
                  (unsigned long long)n);

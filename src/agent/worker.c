@@ -95,15 +95,9 @@ static void report_trap(agent_mod *mod, const char *what, graft_result r)
 {
     const graft_error *e = graft_store_error(mod->store);
     const char *message = mod->overran ? "wall-time deadline exceeded as the handler returned" : e->message;
-    char fields[2048];
-    jbuf b;
-    jb_init(&b, fields, sizeof fields);
-    jb_raw(&b, "\"event\":");
-    jb_str(&b, what, strlen(what));
-    jb_raw(&b, ",\"result\":\"%s\",\"backtrace\":", graft_result_name(r));
     const char *bt = mod->overran || !e->backtrace ? "" : e->backtrace;
-    jb_str(&b, bt, strlen(bt));
-    alog(mod->ag->log, ALOG_ERROR, mod->name, fields, "trap in %s: %s", what, message);
+    jlog_field f[3] = { JLOG_STR("event", what), JLOG_STR("result", graft_result_name(r)), JLOG_STR("backtrace", bt) };
+    alogf(mod->ag->log, ALOG_ERROR, mod->name, f, 3, "trap in %s: %s", what, message);
     set_error(mod, "trap in %s: %s", what, message);
 }
 
@@ -129,7 +123,7 @@ static int run_event(agent_mod *mod, const char *what, graft_func *f, const graf
     *ret = ft.nresults == 1 && res[0].type == GRAFT_I32 ? res[0].of.i32 : 0;
     if (*ret != 0) {
         atomic_fetch_add(&mod->rejected, 1);
-        alog(mod->ag->log, ALOG_DEBUG, mod->name, NULL, "%s returned %d: not processed", what, (int)*ret);
+        alog(mod->ag->log, ALOG_DEBUG, mod->name, "%s returned %d: not processed", what, (int)*ret);
         return EVENT_REJECTED;
     }
     return 0;
@@ -152,7 +146,7 @@ static bool create_instance(agent_mod *mod)
     graft_store *s;
     char err[512] = "";
     if (graft_store_new(mod->env, &lim, &s) != GRAFT_OK) {
-        alog(mod->ag->log, ALOG_ERROR, mod->name, NULL, "cannot create its store (out of memory)");
+        alog(mod->ag->log, ALOG_ERROR, mod->name, "cannot create its store (out of memory)");
         set_error(mod, "%s%s", "cannot create the store", "");
         return false;
     }
@@ -169,7 +163,7 @@ static bool create_instance(agent_mod *mod)
     mod->inst = inst;
     pthread_mutex_unlock(&mod->call_mu);
     if (r != GRAFT_OK) {
-        alog(mod->ag->log, ALOG_ERROR, mod->name, NULL, "cannot start: %s", err);
+        alog(mod->ag->log, ALOG_ERROR, mod->name, "cannot start: %s", err);
         set_error(mod, "cannot start: %s%s", err, "");
         return false;
     }
@@ -181,7 +175,7 @@ static bool create_instance(agent_mod *mod)
         int e = run_event(mod, "on_start", start, NULL, 0, &ret);
         if (e == EVENT_TRAPPED) return false;
         if (e == EVENT_REJECTED) {
-            alog(mod->ag->log, ALOG_ERROR, mod->name, NULL, "on_start returned %d: the module refused to start", (int)ret);
+            alog(mod->ag->log, ALOG_ERROR, mod->name, "on_start returned %d: the module refused to start", (int)ret);
             set_error(mod, "on_start returned non-zero%s%s", "", "");
             return false;
         }
@@ -213,7 +207,7 @@ static int deliver(agent_mod *mod, const bus_msg *msg)
     if (p == 0 || !mem || (uint64_t)p + need > graft_memory_size(mem)) {
         uint64_t n = atomic_fetch_add(&mod->alloc_failed, 1) + 1;
         if ((n & (n - 1)) == 0)
-            alog(mod->ag->log, ALOG_WARN, mod->name, NULL, "graft_alloc(%llu) gave no room: message on %s dropped (%llu so far)",
+            alog(mod->ag->log, ALOG_WARN, mod->name, "graft_alloc(%llu) gave no room: message on %s dropped (%llu so far)",
                  (unsigned long long)need, msg->topic, (unsigned long long)n);
         return 0;
     }
@@ -254,7 +248,7 @@ static int run_timers(agent_mod *mod, int64_t now)
         if (e == EVENT_TRAPPED) return e;
         if (ret != 0) {
             atomic_fetch_add(&mod->health_failed, 1);
-            alog(mod->ag->log, ALOG_WARN, mod->name, NULL, "health probe answered %d", (int)ret);
+            alog(mod->ag->log, ALOG_WARN, mod->name, "health probe answered %d", (int)ret);
         }
     }
     return 0;
@@ -296,13 +290,14 @@ static bool supervise(agent_mod *mod)
     char why[256];
     if (sup_on_trap(&mod->sup, &p, agent_now_ns() / 1000000, &delay, why, sizeof why) == SUP_QUARANTINE) {
         atomic_store(&mod->state, AGENT_MOD_QUARANTINED);
-        alog(mod->ag->log, ALOG_ERROR, mod->name, "\"state\":\"quarantined\"", "quarantined: %s", why);
+        jlog_field f = JLOG_STR("state", "quarantined");
+        alogf(mod->ag->log, ALOG_ERROR, mod->name, &f, 1, "quarantined: %s", why);
         write_quarantine_note(mod, why);
         bus_sub_close(mod->sub);
         return false;
     }
     atomic_store(&mod->state, AGENT_MOD_BACKOFF);
-    alog(mod->ag->log, ALOG_WARN, mod->name, NULL, "restarting in %u ms (trap %zu)", delay, mod->sup.ntraps);
+    alog(mod->ag->log, ALOG_WARN, mod->name, "restarting in %u ms (trap %zu)", delay, mod->sup.ntraps);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += delay / 1000;

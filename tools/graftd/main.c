@@ -47,15 +47,15 @@ static void reload(agent *ag, const char *path, agent_logger *lg)
     config cfg;
     char err[2048];
     if (!config_load(path, &cfg, err, sizeof err)) {
-        alog(lg, ALOG_ERROR, NULL, NULL, "reload refused, keeping the running config: %s", err);
+        alog(lg, ALOG_ERROR, NULL, "reload refused, keeping the running config: %s", err);
         return;
     }
     if (!agent_reload(ag, &cfg, err, sizeof err)) {
-        alog(lg, ALOG_ERROR, NULL, NULL, "reload refused, keeping the running config: %s", err);
+        alog(lg, ALOG_ERROR, NULL, "reload refused, keeping the running config: %s", err);
         config_free(&cfg);
         return;
     }
-    alog(lg, ALOG_INFO, NULL, NULL, "reloaded %s", path);
+    alog(lg, ALOG_INFO, NULL, "reloaded %s", path);
 }
 
 int main(int argc, char **argv)
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
     agent_logger *lg = alog_new(opt.log_level >= 0 ? opt.log_level : (int)cfg.agent.log_level);
     agent *ag;
     if (!agent_start(&cfg, &opt, &ag, err, sizeof err)) {
-        alog(lg, ALOG_ERROR, NULL, NULL, "cannot start: %s", err);
+        alog(lg, ALOG_ERROR, NULL, "cannot start: %s", err);
         alog_free(lg);
         return 1;
     }
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
         agent_summary_print(ag, stdout, (double)(now.tv_sec - t0.tv_sec));
     }
     agent_stop(ag);
-    alog(lg, ALOG_INFO, NULL, NULL, "exiting");
+    alog(lg, ALOG_INFO, NULL, "exiting");
     alog_free(lg);
     return 0;
 }
