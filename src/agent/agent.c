@@ -79,6 +79,7 @@ static void fingerprint(agent_mod *mod, const config_module *cm)
 static void mod_free(agent_mod *mod)
 {
     if (!mod) return;
+    if (mod->mm) metrics_module_free(mod->mm);   /* removes every module="name" series */
     if (mod->sub) bus_sub_free(mod->sub);
     if (mod->ns) kvs_ns_close(mod->ns);
     if (mod->module) graft_module_free(mod->module);
@@ -170,6 +171,13 @@ static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
             snprintf(err, cap, "module %s: kv: %s", mod->name, kvs_errmsg(ag->kv));
             return false;
         }
+    }
+    if (ag->met) {
+        mod->mm = metrics_module_new(ag->met, mod->name);
+        mod->quarantined = metrics_gauge_get(ag->met, "graft_module_quarantined",
+                                             "1 when the module is quarantined after a crash loop",
+                                             "module", mod->name);
+        if (mod->quarantined) metrics_gauge_set(mod->quarantined, 0);
     }
     pthread_mutex_lock(&ag->mods_mu);
     mod->next = ag->mods;
@@ -377,6 +385,15 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     for (size_t i = 0; i < ag->cfg.ndrivers; i++)
         if (!add_driver(ag, &ag->cfg.drivers[i], t0, err, cap)) goto fail;
     if (!agent_observe_start(ag, err, cap)) goto fail;
+    ag->met = metrics_new();
+    if (!ag->met) { snprintf(err, cap, "out of memory"); goto fail; }
+    if (ag->cfg.http.enabled) {
+        if (metrics_http_start(ag->met, (uint16_t)ag->cfg.http.port, NULL, NULL, &ag->http))
+            alog(ag->log, ALOG_INFO, NULL, "metrics on http://127.0.0.1:%u/metrics", metrics_http_port(ag->http));
+        else
+            alog(ag->log, ALOG_ERROR, NULL, "cannot serve /metrics on 127.0.0.1:%u; running without it",
+                 ag->cfg.http.port);
+    }
     if (pthread_create(&ag->watchdog, NULL, watchdog_main, ag) != 0) {
         snprintf(err, cap, "cannot start the watchdog thread");
         goto fail;
@@ -402,6 +419,8 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     return true;
 fail:
     agent_observe_stop(ag);
+    metrics_http_stop(ag->http);
+    if (ag->met) metrics_free(ag->met);
     if (ag->drivers) drv_registry_free(ag->drivers);
     if (ag->kv) kvs_close(ag->kv);
     if (ag->bus) bus_free(ag->bus);
@@ -427,11 +446,13 @@ void agent_stop(agent *ag)
     atomic_store(&ag->quit, true);
     pthread_join(ag->watchdog, NULL);
     agent_observe_stop(ag);
+    metrics_http_stop(ag->http);
     kvs_result kr = kvs_close(ag->kv);
     if (kr != KVS_OK) alog(ag->log, ALOG_ERROR, NULL, "kv flush failed");
     else alog(ag->log, ALOG_INFO, NULL, "stopped: kv flushed");
     drv_registry_free(ag->drivers);
     bus_free(ag->bus);
+    metrics_free(ag->met);
     alog_free(ag->log);
     config_free(&ag->cfg);
     pthread_mutex_destroy(&ag->mods_mu);

@@ -36,6 +36,7 @@
 #include "iot_v1.h"
 #include "kv.h"
 #include "manifest.h"
+#include "metrics.h"
 #include "supervisor.h"
 
 #define AGENT_MAX_TIMERS 32u
@@ -99,6 +100,11 @@ struct agent_mod {
     _Atomic uint64_t msgs_in, events, rejected, traps, restarts, rate_limited, alloc_failed,
         fuel_used, health_failed, timer_events, latency_ns_total;
     char last_error[512];              /* under mu */
+
+    /* Prometheus series (metrics.h): written by the worker only. */
+    metrics_module *mm;
+    metrics_gauge *quarantined;        /* graft_module_quarantined{module} */
+    uint64_t refusals_synced, out_synced;
 };
 
 struct agent {
@@ -111,6 +117,8 @@ struct agent {
     pthread_mutex_t mods_mu;           /* the list; the watchdog scans it */
     agent_mod *mods;
     pthread_t watchdog;
+    metrics *met;                      /* the registry /metrics serves */
+    metrics_http *http;                /* NULL when disabled or not bound */
     _Atomic bool quit;
     /* The observer: one subscriber on '#' for the summary and the dump. */
     bus_sub *observer;

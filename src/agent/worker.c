@@ -101,6 +101,21 @@ static void report_trap(agent_mod *mod, const char *what, graft_result r)
     set_error(mod, "trap in %s: %s", what, message);
 }
 
+/* Brings the module's Prometheus series up to date after an event. */
+static void sync_metrics(agent_mod *mod, int64_t took_ns, uint64_t fuel)
+{
+    if (!mod->mm) return;
+    metrics_counter_add(mod->mm->fuel_used, fuel);
+    metrics_histogram_observe(mod->mm->event_latency, (double)took_ns * 1e-9);
+    uint64_t refused = atomic_load(&mod->iotc.refused), out = atomic_load(&mod->iotc.published);
+    metrics_counter_add(mod->mm->refusals, refused - mod->refusals_synced);
+    metrics_counter_add(mod->mm->messages_out, out - mod->out_synced);
+    mod->refusals_synced = refused;
+    mod->out_synced = out;
+    graft_memory *mem = mod->inst ? graft_instance_memory(mod->inst) : NULL;
+    if (mem) metrics_gauge_set(mod->mm->memory_bytes, (int64_t)graft_memory_size(mem));
+}
+
 /* One event: begin kv, set the fuel, run, commit or discard. */
 static int run_event(agent_mod *mod, const char *what, graft_func *f, const graft_val *args, size_t nargs,
                      int32_t *ret)
@@ -112,9 +127,12 @@ static int run_event(agent_mod *mod, const char *what, graft_func *f, const graf
     graft_functype ft;
     graft_func_type(f, &ft);
     graft_result r = guarded_call(mod, f, args, nargs, res, ft.nresults);
-    atomic_fetch_add(&mod->latency_ns_total, (uint64_t)(agent_now_ns() - t0));
-    atomic_fetch_add(&mod->fuel_used, graft_store_fuel_consumed(mod->store));
+    int64_t took = agent_now_ns() - t0;
+    uint64_t fuel = graft_store_fuel_consumed(mod->store);
+    atomic_fetch_add(&mod->latency_ns_total, (uint64_t)took);
+    atomic_fetch_add(&mod->fuel_used, fuel);
     atomic_fetch_add(&mod->events, 1);
+    sync_metrics(mod, took, fuel);
     if (mod->ns) kvs_event_end(mod->ns, r == GRAFT_OK, NULL);
     if (r != GRAFT_OK) {
         report_trap(mod, what, r);
@@ -189,6 +207,7 @@ static bool create_instance(agent_mod *mod)
 static int deliver(agent_mod *mod, const bus_msg *msg)
 {
     atomic_fetch_add(&mod->msgs_in, 1);
+    if (mod->mm) metrics_counter_inc(mod->mm->messages_in);
     if (!mod->has_on_message) return 0;
     size_t tlen = strlen(msg->topic);
     uint64_t need = (uint64_t)tlen + msg->payload_len;
@@ -284,12 +303,14 @@ static bool supervise(agent_mod *mod)
 {
     free_instance(mod);
     atomic_fetch_add(&mod->traps, 1);
+    if (mod->mm) metrics_counter_inc(mod->mm->traps);
     const config_agent *c = &mod->ag->cfg.agent;
     sup_policy p = { c->backoff_initial_ms, c->backoff_max_ms, c->crash_loop_traps, c->crash_loop_window_s };
     uint32_t delay;
     char why[256];
     if (sup_on_trap(&mod->sup, &p, agent_now_ns() / 1000000, &delay, why, sizeof why) == SUP_QUARANTINE) {
         atomic_store(&mod->state, AGENT_MOD_QUARANTINED);
+        if (mod->quarantined) metrics_gauge_set(mod->quarantined, 1);
         jlog_field f = JLOG_STR("state", "quarantined");
         alogf(mod->ag->log, ALOG_ERROR, mod->name, &f, 1, "quarantined: %s", why);
         write_quarantine_note(mod, why);
@@ -310,6 +331,7 @@ static bool supervise(agent_mod *mod)
     pthread_mutex_unlock(&mod->mu);
     if (stop) return false;
     atomic_fetch_add(&mod->restarts, 1);
+    if (mod->mm) metrics_counter_inc(mod->mm->restarts);
     atomic_store(&mod->state, AGENT_MOD_STARTING);
     return true;
 }

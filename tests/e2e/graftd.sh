@@ -107,13 +107,13 @@ config() {   # config DIR DRIVERS MODULES...
   shift 2
   local IFS=,
   mkdir -p "$dir"
-  printf '{ "config_version": 1, %s, "http": { "enabled": false }, "state_dir": "state",\n  "drivers": [ %s ],\n  "modules": [ %s ] }\n' \
-    "$AGENT" "$drivers" "$*" >"$dir/config.json"
+  printf '{ "config_version": 1, %s, "http": %s, "state_dir": "state",\n  "drivers": [ %s ],\n  "modules": [ %s ] }\n' \
+    "$AGENT" "${HTTP:-{ \"enabled\": false \}}" "$drivers" "$*" >"$dir/config.json"
 }
 
 # ---- 1. pipeline, refusal, rule change, trap, quarantine ---------------------
 A="$WORK/a"
-config "$A" "$CSV_DRIVER" "$MA" "$TA" "$RE" "$TR"
+HTTP='{ "port": 0 }' config "$A" "$CSV_DRIVER" "$MA" "$TA" "$RE" "$TR"
 start_graftd "$A"
 echo 'control/rule_engine t > 0 forbidden/x' >>"$A/inject.txt"
 wait_for "$A/err.log" 'refused, not granted: .*forbidden/x' 10 \
@@ -137,6 +137,17 @@ wait_for "$A/err.log" '"module":"trapper","msg":"quarantined: crash loop: 3 trap
   && pass || fail "a crash loop quarantines the module" "$(grep trapper "$A/err.log" | tail -3)"
 [ -s "$A/state/quarantine/trapper.txt" ] && grep -q "crash loop" "$A/state/quarantine/trapper.txt" \
   && pass || fail "the quarantine note says why"
+# /metrics (the port was 0: graftd logs the one it got).
+port=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$A/err.log" | head -1)
+curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$A/metrics.txt" 2>&1 || fail "GET /metrics" "$(cat "$A/metrics.txt")"
+metric() { sed -n "s/^$1{module=\"$2\"} \([0-9.e+]*\)\$/\1/p" "$A/metrics.txt"; }
+[ "$(metric graft_module_quarantined trapper)" = 1 ] && [ "$(metric graft_module_traps_total trapper)" = 3 ] \
+  && [ "$(metric graft_module_restarts_total trapper)" = 2 ] && [ "$(metric graft_module_quarantined moving_average)" = 0 ] \
+  && pass || fail "/metrics shows trapper quarantined after 3 traps and 2 restarts" "$(grep trapper "$A/metrics.txt" | head -8)"
+[ "$(metric graft_module_refusals_total rule_engine)" -ge 1 ] 2>/dev/null \
+  && pass || fail "/metrics counts rule_engine's refusals" "$(grep refusals "$A/metrics.txt")"
+[ "$(metric graft_module_messages_in_total moving_average)" = "$(grep -c '"topic":"sensors/t"' "$A/dump.jsonl")" ] \
+  && pass || fail "/metrics counts every reading into moving_average" "$(grep messages_in "$A/metrics.txt")"
 stop_graftd
 [ "$GRC" -eq 0 ] && pass || fail "SIGTERM exits 0" "status $GRC"
 grep -q '"msg":"stopped: kv flushed"' "$A/err.log" && pass || fail "SIGTERM flushes kv"
