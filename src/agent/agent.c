@@ -406,6 +406,17 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
         pthread_join(ag->watchdog, NULL);
         goto fail;
     }
+    if (ag->cfg.broker.enabled) {
+        ag->mqtt = mqtt_bridge_new(ag->bus, &ag->cfg.broker, err, cap);
+        if (!ag->mqtt) {
+            char why[1024];
+            snprintf(why, sizeof why, "broker: %s", err);
+            snprintf(err, cap, "%s", why);
+            agent_stop(ag);
+            return false;
+        }
+        alog(ag->log, ALOG_INFO, NULL, "bridging the bus to mqtt://%s:%u", ag->cfg.broker.host, ag->cfg.broker.port);
+    }
     if (drv_publish_start(ag->drivers, ag->bus) != DRV_OK || !agent_inject_start(ag, err, cap)) {
         if (!err[0]) snprintf(err, cap, "drivers: %s", drv_errmsg(ag->drivers));
         agent_stop(ag);
@@ -443,6 +454,7 @@ void agent_stop(agent *ag)
     for (agent_mod *m = ag->mods; m; m = m->next) bus_sub_close(m->sub);
     pthread_mutex_unlock(&ag->mods_mu);
     while (ag->mods) mod_retire(ag, ag->mods);
+    if (ag->mqtt) mqtt_bridge_free(ag->mqtt);   /* after the drain: what modules published goes out */
     atomic_store(&ag->quit, true);
     pthread_join(ag->watchdog, NULL);
     agent_observe_stop(ag);

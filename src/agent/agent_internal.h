@@ -37,6 +37,7 @@
 #include "kv.h"
 #include "manifest.h"
 #include "metrics.h"
+#include "mqtt.h"
 #include "supervisor.h"
 
 #define AGENT_MAX_TIMERS 32u
@@ -119,6 +120,7 @@ struct agent {
     pthread_t watchdog;
     metrics *met;                      /* the registry /metrics serves */
     metrics_http *http;                /* NULL when disabled or not bound */
+    mqtt_bridge *mqtt;                 /* NULL without a "broker" section */
     _Atomic bool quit;
     /* The observer: one subscriber on '#' for the summary and the dump. */
     bus_sub *observer;

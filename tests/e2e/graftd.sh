@@ -232,13 +232,59 @@ wait_for "$B/err.log" 'reload refused, keeping the running config: .*config.json
 stop_graftd
 [ "$GRC" -eq 0 ] && pass || fail "SIGTERM exits 0 after reloads"
 
-# ---- 4. a malformed config -------------------------------------------------------
+# ---- 4. two graftds through a real Mosquitto broker ----------------------------
+# A runs the CSV sensor and moving_average and exports avg/#; B imports avg/#
+# and runs threshold_alarm. B must see A's averages, value for value.
+MOSQ=/usr/sbin/mosquitto
+if [ -x "$MOSQ" ]; then
+  M="$WORK/m"
+  mkdir -p "$M/ga" "$M/gb"
+  for try in 1 2 3 4 5; do   # a free loopback port; retry when it is taken
+    port=$((20000 + RANDOM % 30000))
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" >"$M/mosq.conf"
+    timeout -s KILL 60 "$MOSQ" -c "$M/mosq.conf" >"$M/mosq.log" 2>&1 &
+    MPID=$!
+    PIDS+=("$MPID")
+    for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
+    kill -0 "$MPID" 2>/dev/null && break
+  done
+  broker() { printf '"broker": { "port": %s, "client_id": "%s", "import": [%s], "export": [%s] }' "$port" "$1" "$2" "$3"; }
+  printf '{ "config_version": 1, %s, "http": { "enabled": false }, %s,\n "drivers": [ %s ], "modules": [ %s ] }\n' \
+    "$AGENT" "$(broker graftd-a '' '"avg/#"')" "$CSV_DRIVER" "$MA" >"$M/ga/config.json"
+  printf '{ "config_version": 1, %s, "http": { "enabled": false }, %s,\n "drivers": [ ], "modules": [ %s ] }\n' \
+    "$AGENT" "$(broker graftd-b '"avg/#"' '"alarms/#"')" "$TA" >"$M/gb/config.json"
+  start_graftd "$M/gb"
+  GB=$GD
+  sleep 1   # B subscribed at the broker before A publishes
+  start_graftd "$M/ga"
+  sleep 3   # the CSV runs out
+  stop_graftd
+  [ "$GRC" -eq 0 ] || fail "graftd A exits 0" "status $GRC"
+  sleep 0.5
+  GD=$GB
+  stop_graftd
+  [ "$GRC" -eq 0 ] || fail "graftd B exits 0" "status $GRC"
+  values "$M/ga/dump.jsonl" avg/t >"$M/avg.a"
+  values "$M/gb/dump.jsonl" avg/t >"$M/avg.b"
+  if [ -s "$M/avg.a" ] && cmp -s "$M/avg.a" "$M/avg.b" && grep -q '"origin":"mqtt"' "$M/gb/dump.jsonl"; then pass
+  else fail "B receives A's averages through Mosquitto, value for value" "A: $(tr '\n' ' ' <"$M/avg.a")" "B: $(tr '\n' ' ' <"$M/avg.b")"; fi
+  awk '{ v = $1 + 0; nx = st ? !(v < 28) : v > 30; if (nx != st) printf "%s %.2f\n", nx ? "alarm" : "clear", v; st = nx }' \
+    "$M/avg.a" >"$M/alarms.expected"
+  grep -F '"topic":"alarms/t"' "$M/gb/dump.jsonl" | sed -n 's/.*\\"state\\":\\"\([a-z]*\)\\",\\"value\\":\([-0-9.]*\).*/\1 \2/p' >"$M/alarms.got"
+  [ -s "$M/alarms.expected" ] && cmp -s "$M/alarms.expected" "$M/alarms.got" \
+    && pass || fail "B's threshold_alarm follows A's averages" "$(tr '\n' ' ' <"$M/alarms.got")"
+  kill "$MPID" 2>/dev/null
+else
+  echo "note: no $MOSQ; the broker test is skipped" >&2
+fi
+
+# ---- 5. a malformed config -------------------------------------------------------
 printf '{ "config_version": 1,\n  "agent": { "name": "x", }\n}\n' >"$WORK/bad.json"
 run bad timeout 10 "$GRAFTD" --config "$WORK/bad.json"
 [ "$RC" -eq 2 ] && grep -qE 'bad\.json:2:[0-9]+:' "$WORK/bad.err" \
   && pass || fail "a malformed config exits 2 with file:line:column" "status $RC: $(cat "$WORK/bad.err")"
 
-# ---- 5. the short demo -------------------------------------------------------------
+# ---- 6. the short demo -------------------------------------------------------------
 if [ -f "$SRC/scripts/demo-gateway.sh" ]; then
   run demo env DEMO_SECONDS=3 timeout 60 bash "$SRC/scripts/demo-gateway.sh" "$BUILD"
   [ "$RC" -eq 0 ] && grep -qE "aggregates +temp1=[0-9]" "$WORK/demo.out" && grep -q "moving_average" "$WORK/demo.out" \
