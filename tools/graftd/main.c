@@ -14,6 +14,10 @@
  * SIGHUP reloads the config file: modules are added, replaced and removed
  * without a restart; a config that does not parse is logged and ignored.
  *
+ * Under systemd (Type=notify) it sends READY=1 once running, WATCHDOG=1
+ * twice per WatchdogSec, RELOADING=1/READY=1 around a reload and
+ * STOPPING=1 on SIGTERM (notify.h; no-ops elsewhere).
+ *
  * Signals are blocked in every thread and taken synchronously here with
  * sigtimedwait, so no handler and no global flag is needed. */
 #include <errno.h>
@@ -27,6 +31,7 @@
 #include "agent.h"
 #include "agent_log.h"
 #include "config.h"
+#include "notify.h"
 
 static void usage(void)
 {
@@ -107,15 +112,28 @@ int main(int argc, char **argv)
         alog_free(lg);
         return 1;
     }
-    struct timespec last, now, t0;
+    notify nt;
+    if (notify_init_env(&nt) != 0) alog(lg, ALOG_WARN, NULL, "NOTIFY_SOCKET unusable: %s", strerror(errno));
+    notify_ready(&nt);
+    uint64_t wd_usec = notify_watchdog_usec(&nt);
+    struct timespec last, now, t0, pet;
     clock_gettime(CLOCK_MONOTONIC, &last);
-    t0 = last;
+    t0 = pet = last;
     for (;;) {
         struct timespec tick = { 0, 100 * 1000000L };
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGTERM || sig == SIGINT) break;
-        if (sig == SIGHUP) reload(ag, config_path, lg);
+        if (sig == SIGHUP) {
+            notify_send(&nt, "RELOADING=1");
+            reload(ag, config_path, lg);
+            notify_ready(&nt);
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
+        double since_pet = (double)(now.tv_sec - pet.tv_sec) + (double)(now.tv_nsec - pet.tv_nsec) * 1e-9;
+        if (wd_usec && since_pet * 2e6 >= (double)wd_usec) {
+            notify_watchdog(&nt);
+            pet = now;
+        }
         double dt = (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) * 1e-9;
         if (summary_s > 0 && dt >= summary_s) {
             agent_summary(ag);
@@ -123,12 +141,14 @@ int main(int argc, char **argv)
             last = now;
         }
     }
+    notify_stopping(&nt);
     if (summary_s > 0) agent_summary(ag);
     if (summary_s > 0 && summary_text) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         agent_summary_print(ag, stdout, (double)(now.tv_sec - t0.tv_sec));
     }
     agent_stop(ag);
+    notify_close(&nt);
     alog(lg, ALOG_INFO, NULL, "exiting");
     alog_free(lg);
     return 0;
