@@ -12,8 +12,10 @@
 # the module keeps running); a rule change at run time and its effect; a
 # trapping WAT module restarted while the others keep flowing, then
 # quarantined by a crash loop; kv persistence across a restart and after
-# SIGKILL; modules added and removed by SIGHUP reload; SIGTERM exit 0; a
-# malformed config; the short demo (DEMO_SECONDS=3).
+# SIGKILL; /metrics; modules added and removed by SIGHUP reload (and a
+# malformed reload refused); two graftds through a real Mosquitto; bad
+# modules (an import without its grant, a missing export, a tight publish
+# loop); SIGTERM exit 0; a malformed config; the short demo (DEMO_SECONDS=3).
 . "$(dirname "$0")/harness.bash" "$@"
 
 GRAFTD="$BUILD/graftd"
@@ -278,7 +280,48 @@ else
   echo "note: no $MOSQ; the broker test is skipped" >&2
 fi
 
-# ---- 5. a malformed config -------------------------------------------------------
+# ---- 5. bad modules: link refusal, missing export, a tight publish loop --------
+cat >"$WORK/mods/spammer.wat" <<'WAT'
+;; spammer: on any message, publishes spam/x 500 times in one event.
+(module
+  (import "iot_v1" "publish" (func $pub (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "spam/x")
+  (func (export "graft_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "on_message") (param i32 i32 i32 i32) (result i32) (local $i i32)
+    (loop $l
+      (drop (call $pub (i32.const 16) (i32.const 6) (i32.const 16) (i32.const 6)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 500))))
+    (i32.const 0)))
+WAT
+printf '(module (memory (export "memory") 1))\n' >"$WORK/mods/deaf.wat"
+wat2wasm "$WORK/mods/spammer.wat" -o "$WORK/mods/spammer.wasm" && wat2wasm "$WORK/mods/deaf.wat" -o "$WORK/mods/deaf.wasm" \
+  || abort "wat2wasm spammer/deaf"
+printf '{ "manifest_version": 1, "name": "spammer", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["spam/go"], "publish": ["spam/x"] }, "limits": { "fuel_per_event": 1000000 } }\n' \
+  >"$WORK/mods/spammer.json"
+printf '{ "manifest_version": 1, "name": "deaf", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["x/#"] } }\n' >"$WORK/mods/deaf.json"
+C="$WORK/c"
+config "$C" "$SINE_DRIVER" "$MA" "$(mod spammer '{ "subscribe": ["spam/go"], "publish": ["spam/x"] }')" \
+  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
+start_graftd "$C"
+grep -qE '"module":"threshold_alarm","msg":"module threshold_alarm refused: import iot_v1.kv_get: capability .* is not granted' "$C/err.log" \
+  && pass || fail "a module importing kv without a kv grant is refused at link time, naming the import" "$(grep threshold_alarm "$C/err.log" | head -2)"
+grep -qE '"module":"deaf","msg":"module deaf refused: .*on_message' "$C/err.log" \
+  && pass || fail "a subscribing module without on_message is refused" "$(grep deaf "$C/err.log" | head -2)"
+echo 'spam/go go' >>"$C/inject.txt"
+wait_for "$C/err.log" '"module":"spammer","msg":"publish rate limited' 10 && pass || fail "a tight publish loop is rate limited and logged"
+wait_for "$C/dump.jsonl" '"topic":"avg/s"' 10 && pass || fail "the other modules run beside the refused ones"
+sleep 1.2   # one more summary
+stop_graftd
+[ "$GRC" -eq 0 ] || fail "SIGTERM exits 0 (bad modules)" "status $GRC"
+sent=$(grep -c '"topic":"spam/x"' "$C/dump.jsonl")
+limited=$(grep '"module":"spammer","msg":"summary"' "$C/err.log" | tail -1 | sed -n 's/.*"rate_limited":\([0-9]*\).*/\1/p')
+[ "$sent" -ge 100 ] && [ "$sent" -le 110 ] && [ "$((sent + limited))" -eq 500 ] \
+  && pass || fail "500 publishes in one event: the burst of 100 (and a trickle) passes, the rest are counted as rate limited" \
+                  "published $sent, rate limited $limited"
+
+# ---- 5b. a malformed config -------------------------------------------------------
 printf '{ "config_version": 1,\n  "agent": { "name": "x", }\n}\n' >"$WORK/bad.json"
 run bad timeout 10 "$GRAFTD" --config "$WORK/bad.json"
 [ "$RC" -eq 2 ] && grep -qE 'bad\.json:2:[0-9]+:' "$WORK/bad.err" \
