@@ -105,7 +105,7 @@ static bool has_export(const graft_module *m, const char *name)
 }
 
 /* Loads and checks one module (no threads, no subscriber yet). */
-static agent_mod *mod_prepare(agent *ag, const config_module *cm, char *err, size_t cap)
+static agent_mod *mod_prepare(agent *ag, const config *cfg, const config_module *cm, char *err, size_t cap)
 {
     agent_mod *mod = calloc(1, sizeof *mod);
     if (!mod) { snprintf(err, cap, "%s: out of memory", cm->name); return NULL; }
@@ -114,6 +114,8 @@ static agent_mod *mod_prepare(agent *ag, const config_module *cm, char *err, siz
     pthread_mutex_init(&mod->mu, NULL);
     pthread_cond_init(&mod->cv, NULL);
     snprintf(mod->name, sizeof mod->name, "%s", cm->name);
+    mod->acfg = cfg->agent;
+    snprintf(mod->state_dir, sizeof mod->state_dir, "%s", cfg->state_dir);
     char why[1024];
     if (!config_module_resolve(cm, &mod->man, &mod->caps, &mod->limits, why, sizeof why)) {
         snprintf(err, cap, "module %s: %s", cm->name, why);
@@ -156,7 +158,7 @@ fail:
 /* Subscribes, opens kv, starts the worker, links the mod into the list. */
 static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
 {
-    mod->sub = bus_sub_new(ag->bus, mod->name, ag->cfg.agent.inbox_messages, mod->limits.max_message_bytes);
+    mod->sub = bus_sub_new(ag->bus, mod->name, mod->acfg.inbox_messages, mod->limits.max_message_bytes);
     if (!mod->sub) { snprintf(err, cap, "module %s: cannot subscribe", mod->name); return false; }
     for (size_t i = 0; i < mod->caps.subscribe.count; i++) {
         bus_result r = bus_sub_add_filter(mod->sub, mod->caps.subscribe.items[i]);
@@ -285,7 +287,7 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
         const config_module *cm = &cfg->modules[i];
         if (!cm->enabled) continue;
         char why[1536];
-        agent_mod *m = mod_prepare(ag, cm, why, sizeof why);
+        agent_mod *m = mod_prepare(ag, cfg, cm, why, sizeof why);
         if (!m) {
             alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
             continue;

@@ -62,6 +62,9 @@ struct agent_mod {
     manifest man;
     iot_caps caps;                     /* effective capabilities (owned) */
     iot_limits limits;                 /* effective limits */
+    config_agent acfg;                 /* the agent settings it started under (rate, backoff);
+                                          a copy, so a reload never races the worker */
+    char state_dir[CONFIG_PATH_MAX];
     graft_env *env;                    /* one env per module: its own budget */
     graft_module *module;
     bool has_initialize, has_on_message, has_on_timer, has_health;

@@ -80,7 +80,7 @@ static int svc_actuator_write(void *user, const char *name, size_t len, double v
 /* Token bucket: publish_rate_per_s tokens per second, publish_burst deep. */
 static bool take_token(agent_mod *mod)
 {
-    const config_agent *c = &mod->ag->cfg.agent;
+    const config_agent *c = &mod->acfg;
     int64_t now = agent_now_ns();
     double burst = c->publish_burst ? c->publish_burst : 1;
     if (mod->tokens_ns == 0) mod->tokens = burst;
@@ -100,7 +100,7 @@ static int svc_publish(void *user, const char *topic, size_t tlen, const uint8_t
         if ((n & (n - 1)) == 0)   /* log the 1st, 2nd, 4th, 8th ... */
             alog(mod->ag->log, ALOG_WARN, mod->name,
                  "publish rate limited (%u/s, burst %u): %llu refused so far",
-                 mod->ag->cfg.agent.publish_rate_per_s, mod->ag->cfg.agent.publish_burst,
+                 mod->acfg.publish_rate_per_s, mod->acfg.publish_burst,
                  (unsigned long long)n);
         return IOT_EAGAIN;
     }

@@ -287,7 +287,7 @@ static int wait_ms(agent_mod *mod, int64_t now)
 static void write_quarantine_note(agent_mod *mod, const char *why)
 {
     char dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 96];
-    snprintf(dir, sizeof dir, "%s/quarantine", mod->ag->cfg.state_dir);
+    snprintf(dir, sizeof dir, "%s/quarantine", mod->state_dir);
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/%s.txt", dir, mod->name);
     FILE *f = fopen(path, "w");
@@ -304,7 +304,7 @@ static bool supervise(agent_mod *mod)
     free_instance(mod);
     atomic_fetch_add(&mod->traps, 1);
     if (mod->mm) metrics_counter_inc(mod->mm->traps);
-    const config_agent *c = &mod->ag->cfg.agent;
+    const config_agent *c = &mod->acfg;
     sup_policy p = { c->backoff_initial_ms, c->backoff_max_ms, c->crash_loop_traps, c->crash_loop_window_s };
     uint32_t delay;
     char why[256];
