@@ -220,7 +220,16 @@ config "$B" "$SINE_DRIVER" "$MA" "$UC"
 kill -HUP "$GD"
 wait_for "$B/err.log" '"module":"unit_converter","msg":"started' 10 && pass || fail "SIGHUP adds unit_converter"
 wait_for "$B/dump.jsonl" '"topic":"conv/s/' 10 && pass || fail "the added module's output flows"
-config "$B" "$SINE_DRIVER" "$MA"
+# Replace: moving_average with a lower fuel cap is a changed module.
+MA2=$(printf '{ "name": "moving_average", "wasm": "%s/mods/moving_average.wasm", "grants": { "subscribe": ["sensors/+"], "publish": ["avg/+"] }, "limits": { "fuel_per_event": 90000 } }' "$WORK")
+config "$B" "$SINE_DRIVER" "$MA2" "$UC"
+kill -HUP "$GD"
+wait_for "$B/err.log" '"module":"moving_average","msg":"started moving_average 0.1.0 \(fuel/event 90000' 10 \
+  && grep -q '"module":"moving_average","msg":"replacing (reload)"' "$B/err.log" && ! grep -q '"module":"unit_converter","msg":"replacing' "$B/err.log" \
+  && pass || fail "SIGHUP replaces the changed module only" "$(grep -E 'replacing|started' "$B/err.log" | tail -3)"
+a0=$(grep -c '"topic":"avg/s"' "$B/dump.jsonl"); sleep 0.6
+[ "$(grep -c '"topic":"avg/s"' "$B/dump.jsonl")" -gt "$a0" ] && pass || fail "the replaced module's output flows"
+config "$B" "$SINE_DRIVER" "$MA2"
 kill -HUP "$GD"
 wait_for "$B/err.log" '"module":"unit_converter","msg":"removing \(reload\)' 10 && pass || fail "SIGHUP removes unit_converter"
 wait_for "$B/err.log" '"module":"unit_converter","msg":"stopped' 10
