@@ -266,7 +266,8 @@ if [ -x "$MOSQ" ]; then
     "$AGENT" "$(broker graftd-b '"avg/#"' '"alarms/#"')" "$TA" >"$M/gb/config.json"
   start_graftd "$M/gb"
   GB=$GD
-  sleep 1   # B subscribed at the broker before A publishes
+  wait_for "$M/mosq.log" 'connected from .* as graftd-b' 20 || fail "graftd B connects to the broker" "$(tail -3 "$M/mosq.log")"
+  sleep 0.5   # B subscribed at the broker before A publishes
   start_graftd "$M/ga"
   sleep 3   # the CSV runs out
   stop_graftd
