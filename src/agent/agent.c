@@ -497,6 +497,7 @@ size_t agent_stats(agent *ag, agent_mod_stats *out, size_t cap)
         bus_sub_stats bs;
         bus_sub_get_stats(m->sub, &bs);
         s->dropped_full = bs.dropped_full;
+        s->dropped_oversize = bs.dropped_oversize;
     }
     pthread_mutex_unlock(&ag->mods_mu);
     return n;

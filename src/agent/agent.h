@@ -43,7 +43,7 @@ typedef struct agent_mod_stats {
     char name[65];
     int state;                  /* agent_mod_state */
     uint64_t msgs_in, msgs_out, events, rejected, traps, restarts, refused, rate_limited,
-        dropped_full, fuel_used, timer_events;
+        dropped_full, dropped_oversize, fuel_used, timer_events;
 } agent_mod_stats;
 
 bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, size_t err_cap);

@@ -130,6 +130,8 @@ wait_for "$A/err.log" '"module":"trapper","msg":"restarting in 50 ms' 5 \
 echo 'control/rule_engine t > 0 alerts/t/any' >>"$A/inject.txt"
 wait_for "$A/dump.jsonl" '"topic":"status/rule_engine".*"text":"ok 1 rules"' 10 \
   && pass || fail "the rule change is acknowledged on status/rule_engine"
+# An oversized message: rule_engine's max_message_bytes is 4096.
+printf 'control/rule_engine %s\n' "$(head -c 5000 /dev/zero | tr '\0' x)" >>"$A/inject.txt"
 sleep 2.5   # the CSV (2 s) runs out
 echo 'trap/a T' >>"$A/inject.txt"
 wait_for "$A/err.log" '"module":"trapper","msg":"restarting in 100 ms' 5 \
@@ -176,6 +178,9 @@ else fail "alarms/t follows the averages with hysteresis" "expected $(tr '\n' ' 
 # The refused rule: counted, and rule_engine kept running (it took the next rule set).
 grep '"module":"rule_engine","msg":"summary"' "$A/err.log" | tail -1 | grep -qE '"state":"running".*"refused":[1-9]' \
   && pass || fail "the refusal is counted and rule_engine keeps running" "$(grep '"module":"rule_engine","msg":"summary"' "$A/err.log" | tail -1)"
+grep '"module":"rule_engine","msg":"summary"' "$A/err.log" | tail -1 | grep -qE '"oversize":1[,}]' \
+  && grep -q '"topic":"status/rule_engine".*"text":"ok 1 rules"' "$A/dump.jsonl" && ! grep -q '"text":"error' "$A/dump.jsonl" \
+  && pass || fail "a message over the module's size limit is dropped before it and counted" "$(grep '"module":"rule_engine","msg":"summary"' "$A/err.log" | tail -1)"
 # The rule change's effect: one alert per reading after it, with its value.
 grep -F '"topic":"alerts/t/any"' "$A/dump.jsonl" | sed -n 's/.*\\"value\\":\([-0-9.]*\).*/\1/p' >"$A/alerts.got"
 awk '{ printf "%.2f\n", $1 }' "$A/readings" | tail -n "$(wc -l <"$A/alerts.got")" >"$A/alerts.expected"
