@@ -310,6 +310,23 @@ cat >"$WORK/mods/spammer.wat" <<'WAT'
       (br_if $l (i32.lt_u (local.get $i) (i32.const 500))))
     (i32.const 0)))
 WAT
+cat >"$WORK/mods/ticker.wat" <<'WAT'
+;; ticker: a periodic 50 ms timer publishing tick/a on each firing; it also
+;; asks for a 15 ms timer, below its granted 20 ms minimum (refused).
+(module
+  (import "iot_v1" "timer_start" (func $start (param i32 i32 i32) (result i32)))
+  (import "iot_v1" "publish" (func $pub (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "tick/a")
+  (func (export "on_start") (result i32)
+    (drop (call $start (i32.const 2) (i32.const 15) (i32.const 1)))
+    (call $start (i32.const 1) (i32.const 50) (i32.const 1)))
+  (func (export "on_timer") (param i32) (result i32)
+    (call $pub (i32.const 16) (i32.const 6) (i32.const 16) (i32.const 6))))
+WAT
+wat2wasm "$WORK/mods/ticker.wat" -o "$WORK/mods/ticker.wasm" || abort "wat2wasm ticker.wat"
+printf '{ "manifest_version": 1, "name": "ticker", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } } }\n' \
+  >"$WORK/mods/ticker.json"
 printf '(module (memory (export "memory") 1))\n' >"$WORK/mods/deaf.wat"
 wat2wasm "$WORK/mods/spammer.wat" -o "$WORK/mods/spammer.wasm" && wat2wasm "$WORK/mods/deaf.wat" -o "$WORK/mods/deaf.wasm" \
   || abort "wat2wasm spammer/deaf"
@@ -318,7 +335,7 @@ printf '{ "manifest_version": 1, "name": "spammer", "version": "1.0.0", "host_ap
 printf '{ "manifest_version": 1, "name": "deaf", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["x/#"] } }\n' >"$WORK/mods/deaf.json"
 C="$WORK/c"
 config "$C" "$SINE_DRIVER" "$MA" "$(mod spammer '{ "subscribe": ["spam/go"], "publish": ["spam/x"] }')" \
-  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
+  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$(mod ticker '{ "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
 start_graftd "$C"
 grep -qE '"module":"threshold_alarm","msg":"module threshold_alarm refused: import iot_v1.kv_get: capability .* is not granted' "$C/err.log" \
   && pass || fail "a module importing kv without a kv grant is refused at link time, naming the import" "$(grep threshold_alarm "$C/err.log" | head -2)"
@@ -330,6 +347,12 @@ wait_for "$C/dump.jsonl" '"topic":"avg/s"' 10 && pass || fail "the other modules
 sleep 1.2   # one more summary
 stop_graftd
 [ "$GRC" -eq 0 ] || fail "SIGTERM exits 0 (bad modules)" "status $GRC"
+# The ticker: 50 ms periodic timer; the 15 ms one refused (EPERM, counted).
+awk -F'"ts_ns":' '/"topic":"tick\/a"/ { split($2, a, ","); t[n++] = a[1] }
+     END { if (n < 10) exit 1; d = (t[n-1] - t[0]) / (n - 1) / 1e6; exit !(d >= 45 && d <= 80) }' "$C/dump.jsonl" \
+  && grep '"module":"ticker","msg":"summary"' "$C/err.log" | tail -1 | grep -qE '"refused":1,' \
+  && pass || fail "a periodic timer fires every 50 ms; one below the granted minimum period is refused" \
+                  "$(grep -c '"topic":"tick/a"' "$C/dump.jsonl") ticks; $(grep '"module":"ticker","msg":"summary"' "$C/err.log" | tail -1)"
 sent=$(grep -c '"topic":"spam/x"' "$C/dump.jsonl")
 limited=$(grep '"module":"spammer","msg":"summary"' "$C/err.log" | tail -1 | sed -n 's/.*"rate_limited":\([0-9]*\).*/\1/p')
 [ "$sent" -ge 100 ] && [ "$sent" -le 110 ] && [ "$((sent + limited))" -eq 500 ] \
