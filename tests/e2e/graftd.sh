@@ -327,6 +327,10 @@ WAT
 wat2wasm "$WORK/mods/ticker.wat" -o "$WORK/mods/ticker.wasm" || abort "wat2wasm ticker.wat"
 printf '{ "manifest_version": 1, "name": "ticker", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } } }\n' \
   >"$WORK/mods/ticker.json"
+# slowpoke: the trapper's code with fuel to spare, so only its 30 ms wall-time deadline stops 'L'.
+cp "$WORK/mods/trapper.wasm" "$WORK/mods/slowpoke.wasm"
+printf '{ "manifest_version": 1, "name": "slowpoke", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["slow/#"] }, "limits": { "fuel_per_event": 100000000000, "wall_ms_per_event": 30 } }\n' \
+  >"$WORK/mods/slowpoke.json"
 printf '(module (memory (export "memory") 1))\n' >"$WORK/mods/deaf.wat"
 wat2wasm "$WORK/mods/spammer.wat" -o "$WORK/mods/spammer.wasm" && wat2wasm "$WORK/mods/deaf.wat" -o "$WORK/mods/deaf.wasm" \
   || abort "wat2wasm spammer/deaf"
@@ -335,12 +339,15 @@ printf '{ "manifest_version": 1, "name": "spammer", "version": "1.0.0", "host_ap
 printf '{ "manifest_version": 1, "name": "deaf", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["x/#"] } }\n' >"$WORK/mods/deaf.json"
 C="$WORK/c"
 config "$C" "$SINE_DRIVER" "$MA" "$(mod spammer '{ "subscribe": ["spam/go"], "publish": ["spam/x"] }')" \
-  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$(mod ticker '{ "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
+  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$(mod slowpoke '{ "subscribe": ["slow/#"] }')" "$(mod ticker '{ "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
 start_graftd "$C"
 grep -qE '"module":"threshold_alarm","msg":"module threshold_alarm refused: import iot_v1.kv_get: capability .* is not granted' "$C/err.log" \
   && pass || fail "a module importing kv without a kv grant is refused at link time, naming the import" "$(grep threshold_alarm "$C/err.log" | head -2)"
 grep -qE '"module":"deaf","msg":"module deaf refused: .*on_message' "$C/err.log" \
   && pass || fail "a subscribing module without on_message is refused" "$(grep deaf "$C/err.log" | head -2)"
+echo 'slow/a L' >>"$C/inject.txt"
+wait_for "$C/err.log" '"module":"slowpoke","msg":"trap in on_message: interrupted' 10 \
+  && pass || fail "a handler past its wall-time deadline is interrupted (fuel to spare)" "$(grep slowpoke "$C/err.log" | tail -2)"
 echo 'spam/go go' >>"$C/inject.txt"
 wait_for "$C/err.log" '"module":"spammer","msg":"publish rate limited' 10 && pass || fail "a tight publish loop is rate limited and logged"
 wait_for "$C/dump.jsonl" '"topic":"avg/s"' 10 && pass || fail "the other modules run beside the refused ones"
