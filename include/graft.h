@@ -105,6 +105,9 @@ typedef enum graft_valtype {
     GRAFT_EXTERNREF = 0x6F
 } graft_valtype;
 
+/* The text-format name of a value type ("i32", "funcref"), or "unknown". */
+GRAFT_API const char *graft_valtype_name(graft_valtype t);
+
 typedef struct graft_env graft_env;
 typedef struct graft_module graft_module;
 typedef struct graft_store graft_store;

@@ -15,19 +15,6 @@
  * array. */
 #include "runtime.h"
 
-static const char *valtype_name(gr_valtype t)
-{
-    switch (t) {
-    case GRAFT_I32: return "i32";
-    case GRAFT_I64: return "i64";
-    case GRAFT_F32: return "f32";
-    case GRAFT_F64: return "f64";
-    case GRAFT_V128: return "v128";
-    case GRAFT_FUNCREF: return "funcref";
-    case GRAFT_EXTERNREF: return "externref";
-    }
-    return "unknown";
-}
 
 static bool interrupt_pending(graft_store *s)
 {
@@ -54,8 +41,8 @@ static graft_result check_args(graft_store *s, const gr_functype *t, const graft
         if (args[i].type != (graft_valtype)t->params[i])
             return graft__error(&s->err, GRAFT_E_VALUE_TYPE_MISMATCH, GRAFT_NO_OFFSET,
                                 GRAFT_NO_INDEX, "argument %zu: expected %s, got %s", i,
-                                valtype_name(t->params[i]),
-                                valtype_name((gr_valtype)args[i].type));
+                                graft_valtype_name((graft_valtype)t->params[i]),
+                                graft_valtype_name(args[i].type));
         if (args[i].type == GRAFT_FUNCREF && args[i].of.funcref && args[i].of.funcref->store != s)
             return graft__error(&s->err, GRAFT_E_WRONG_STORE, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                                 "argument %zu", i);

@@ -51,18 +51,10 @@ graft_result graft__cc_grow(gr_cc *c, void **buf, uint32_t *cap, uint64_t need, 
     return GRAFT_OK;
 }
 
+/* Names in messages; a polymorphic-stack entry is "any". */
 static const char *type_name(uint8_t t)
 {
-    switch (t) {
-    case GRAFT_I32: return "i32";
-    case GRAFT_I64: return "i64";
-    case GRAFT_F32: return "f32";
-    case GRAFT_F64: return "f64";
-    case GRAFT_FUNCREF: return "funcref";
-    case GRAFT_EXTERNREF: return "externref";
-    case GR_UNKNOWN: return "any";
-    default: return "?";
-    }
+    return t == GR_UNKNOWN ? "any" : graft__type_name(t);
 }
 
 /* ---- Operand stack [spec A.3 push_val, pop_val] ---------------------- */

@@ -45,6 +45,20 @@ const char *graft_result_name(graft_result r)
     return "unknown result";
 }
 
+const char *graft_valtype_name(graft_valtype t)
+{
+    switch (t) {
+    case GRAFT_I32: return "i32";
+    case GRAFT_I64: return "i64";
+    case GRAFT_F32: return "f32";
+    case GRAFT_F64: return "f64";
+    case GRAFT_V128: return "v128";
+    case GRAFT_FUNCREF: return "funcref";
+    case GRAFT_EXTERNREF: return "externref";
+    }
+    return "unknown";
+}
+
 void graft__error_clear(gr_errbuf *e)
 {
     e->msg[0] = 0;

@@ -246,5 +246,10 @@ int graft__functype_eq(const gr_functype *a, const gr_functype *b);
 uint32_t graft__functype_hash(const gr_functype *t);
 int graft__is_reftype(gr_valtype t);
 int graft__is_valtype(gr_valtype t);
+/* graft_valtype_name for the internal byte type, for messages. */
+static inline const char *graft__type_name(gr_valtype t)
+{
+    return graft_valtype_name((graft_valtype)t);
+}
 
 #endif

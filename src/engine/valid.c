@@ -47,18 +47,6 @@ static graft_result memory_type(const gr_limits *l, gr_errbuf *err, uint32_t ind
     return GRAFT_OK;
 }
 
-static const char *type_name(gr_valtype t)
-{
-    switch (t) {
-    case GRAFT_I32: return "i32";
-    case GRAFT_I64: return "i64";
-    case GRAFT_F32: return "f32";
-    case GRAFT_F64: return "f64";
-    case GRAFT_FUNCREF: return "funcref";
-    case GRAFT_EXTERNREF: return "externref";
-    default: return "?";
-    }
-}
 
 /* One instruction of a constant expression: its indices [spec 3.3.10]. */
 static graft_result const_entry(const graft_module *m, const gr_const_expr *e, gr_errbuf *err,
@@ -139,7 +127,7 @@ static graft_result const_expr(const graft_module *m, const gr_const_expr *e, gr
     if (type != expected)
         return graft__error(err, GRAFT_E_TYPE_MISMATCH, e->offset, GRAFT_NO_INDEX,
                             "%s at offset 0x%llx: %s expected, found %s", what, at,
-                            type_name(expected), type_name(type));
+                            graft__type_name(expected), graft__type_name(type));
     return GRAFT_OK;
 }
 
@@ -180,8 +168,8 @@ static graft_result elem_segments(const graft_module *m, gr_errbuf *err)
         if (m->tables[s->table].elem != s->type)
             return graft__error(err, GRAFT_E_TYPE_MISMATCH, s->offset.offset, GRAFT_NO_INDEX,
                                 "element segment %u holds %s, table %u holds %s", i,
-                                type_name(s->type), s->table,
-                                type_name(m->tables[s->table].elem));
+                                graft__type_name(s->type), s->table,
+                                graft__type_name(m->tables[s->table].elem));
     }
     return GRAFT_OK;
 }

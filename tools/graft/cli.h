@@ -100,8 +100,6 @@ void cli_unload_module(cli_loaded *l);
 
 /* ---- values.c --------------------------------------------------------------- */
 
-/* "i32", "f64", "funcref"... */
-const char *cli_valtype_name(graft_valtype t);
 /* Parse text as a value of type t (see docs/cli.md, "Value syntax"). An
  * optional "TYPE:" prefix must name t. On failure writes a reason to err
  * and returns false. */

@@ -52,14 +52,14 @@ static void print_desc_type(const graft_extern_desc *d)
         printf("%s", buf);
         break;
     case GRAFT_EXTERN_TABLE:
-        printf("%s ", cli_valtype_name(d->elem_type));
+        printf("%s ", graft_valtype_name(d->elem_type));
         print_limits(d->limits, "");
         break;
     case GRAFT_EXTERN_MEMORY:
         print_limits(d->limits, " pages");
         break;
     case GRAFT_EXTERN_GLOBAL:
-        printf("%s%s", d->global_mutable ? "mut " : "", cli_valtype_name(d->global_type));
+        printf("%s%s", d->global_mutable ? "mut " : "", graft_valtype_name(d->global_type));
         break;
     }
 }
@@ -111,14 +111,14 @@ static void print_definitions(const graft_module *m, const cli_layout *l,
     printf("tables: %u imported, %u defined\n", imported[GRAFT_EXTERN_TABLE], l->ntables);
     for (uint32_t i = 0; i < l->ntables; i++) {
         printf("  table[%u]: %s ", imported[GRAFT_EXTERN_TABLE] + i,
-               cli_valtype_name(l->tables[i].elem));
+               graft_valtype_name(l->tables[i].elem));
         print_limits(l->tables[i].limits, "");
         putchar('\n');
     }
     printf("globals: %u imported, %u defined\n", imported[GRAFT_EXTERN_GLOBAL], l->nglobals);
     for (uint32_t i = 0; i < l->nglobals; i++)
         printf("  global[%u]: %s%s\n", imported[GRAFT_EXTERN_GLOBAL] + i,
-               l->globals[i].mutable_ ? "mut " : "", cli_valtype_name(l->globals[i].type));
+               l->globals[i].mutable_ ? "mut " : "", graft_valtype_name(l->globals[i].type));
     printf("functions: %u (%u imported, %u defined)\n", imported[GRAFT_EXTERN_FUNC] + l->nfuncs,
            imported[GRAFT_EXTERN_FUNC], l->nfuncs);
     if (l->has_start) {

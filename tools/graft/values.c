@@ -19,19 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *cli_valtype_name(graft_valtype t)
-{
-    switch (t) {
-    case GRAFT_I32: return "i32";
-    case GRAFT_I64: return "i64";
-    case GRAFT_F32: return "f32";
-    case GRAFT_F64: return "f64";
-    case GRAFT_V128: return "v128";
-    case GRAFT_FUNCREF: return "funcref";
-    case GRAFT_EXTERNREF: return "externref";
-    }
-    return "?";
-}
 
 /* An integer of `bits` width: decimal with optional sign, or 0x-hex.
  * Out-of-range and trailing junk are errors. */
@@ -138,7 +125,7 @@ static bool parse_float(const char *s, bool is64, uint64_t *out_bits, char *err,
 bool cli_value_parse(graft_valtype t, const char *text, graft_val *out, char *err,
                      size_t err_len)
 {
-    const char *name = cli_valtype_name(t);
+    const char *name = graft_valtype_name(t);
     size_t n = strlen(name);
     if (!strncmp(text, name, n) && text[n] == ':')
         text += n + 1; /* the optional type prefix, as results are printed */
@@ -209,7 +196,7 @@ static void format_float(uint64_t bits, bool is64, char *buf, size_t len)
 
 void cli_value_format(const graft_val *v, char *buf, size_t len)
 {
-    int n = snprintf(buf, len, "%s:", cli_valtype_name(v->type));
+    int n = snprintf(buf, len, "%s:", graft_valtype_name(v->type));
     if (n < 0 || (size_t)n >= len)
         return;
     char *p = buf + n;
@@ -246,9 +233,9 @@ void cli_functype_format(const graft_functype *ft, char *buf, size_t len)
     buf[0] = '\0';
     append(buf, len, &used, "(", "");
     for (uint32_t i = 0; i < ft->nparams; i++)
-        append(buf, len, &used, i ? ", " : "", cli_valtype_name(ft->params[i]));
+        append(buf, len, &used, i ? ", " : "", graft_valtype_name(ft->params[i]));
     append(buf, len, &used, ") -> (", "");
     for (uint32_t i = 0; i < ft->nresults; i++)
-        append(buf, len, &used, i ? ", " : "", cli_valtype_name(ft->results[i]));
+        append(buf, len, &used, i ? ", " : "", graft_valtype_name(ft->results[i]));
     append(buf, len, &used, ")", "");
 }
