@@ -344,6 +344,14 @@ GRAFT_API graft_memory *graft_caller_memory(graft_caller *c);
  * graft_caller_trap(c, ...). It does not clear the flag: the engine
  * answers it at its next check, or the call's error ends the call. */
 GRAFT_API bool graft_caller_interrupted(graft_caller *c);
+/* Charge `units` of fuel for the host function's own work, from inside it
+ * (docs/engine.md, "Fuel"), on top of its per-call cost. With GRAFT_FUEL_OFF
+ * it only counts (graft_store_fuel_consumed). When the tank cannot pay, it
+ * takes nothing, sets the trap "out of fuel" (GRAFT_E_TRAP_OUT_OF_FUEL) on
+ * the store and returns GRAFT_ERR_TRAP: the host function returns that, and
+ * the call traps at the host call. A host call never suspends midway, so
+ * GRAFT_FUEL_SUSPEND behaves as GRAFT_FUEL_TRAP here. GRAFT_OK when paid. */
+GRAFT_API graft_result graft_caller_charge(graft_caller *c, uint64_t units);
 /* Fail the call as a trap with the given message (copied). Returns GRAFT_ERR_TRAP. */
 GRAFT_API graft_result graft_caller_trap(graft_caller *c, const char *message);
 /* End the call with GRAFT_EXIT and the given exit code. Returns GRAFT_EXIT. */

@@ -3,7 +3,8 @@
  * and where charges sit: docs/engine.md, "Fuel").
  *
  * The tank is s->fuel, charged by the interpreter at the head of every basic
- * block, per chunk of bulk work and per host call. With GRAFT_FUEL_OFF it
+ * block, per chunk of bulk work and per host call, and by host functions
+ * themselves through graft_caller_charge. With GRAFT_FUEL_OFF it
  * holds UINT64_MAX, which no run can drain, so a metered module runs the
  * same code with fuel off or on and the count is available either way.
  *
@@ -58,6 +59,22 @@ uint64_t graft_store_fuel_consumed(const graft_store *s)
 void graft_func_set_cost(graft_func *f, uint64_t units)
 {
     if (f && f->host) f->host_cost = units;
+}
+
+/* A host function's charge for its own work. Never suspends (the native
+ * host frame cannot be kept), so suspend mode traps like trap mode; with
+ * fuel off the UINT64_MAX tank only counts. */
+graft_result graft_caller_charge(graft_caller *c, uint64_t units)
+{
+    graft_store *s = graft_caller_store(c);
+    if (s->fuel >= units) {
+        s->fuel -= units;
+        return GRAFT_OK;
+    }
+    if (s->fuel_mode == GRAFT_FUEL_OFF) return GRAFT_OK;
+    s->host_short = 1;
+    return graft__error(&s->err, GRAFT_E_TRAP_OUT_OF_FUEL, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
+                        NULL);
 }
 
 /* The suspended call is over (finished, trapped or abandoned): the store is

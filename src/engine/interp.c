@@ -255,7 +255,9 @@ static graft_result call_host(graft_store *s, graft_func *f, gr_slot *fp, graft_
     if (top > saved_top) s->stack_top = top;
     graft_caller caller = {s, inst};
     graft__error_clear(&s->err);
+    s->host_short = 0;
     graft_result r = f->host(&caller, (graft_slot *)fp, f->host_user);
+    if (r == GRAFT_OK) s->host_short = 0;   /* a short charge it recovered from */
     s->stack_top = saved_top;
     s->nframes--;
     return r;
@@ -295,6 +297,18 @@ static inline graft_func *indirect_callee(const graft_instance *inst, uint32_t t
 static int host_trap_unreported(const graft_store *s)
 {
     return s->err.pub.result == GRAFT_OK || s->err.pub.code == GRAFT_E_TRAP_HOST;
+}
+
+/* A host function returned r != GRAFT_OK: the call's result, with the trap
+ * reported at the host call when it needs reporting. A failed
+ * graft_caller_charge (s->host_short) is the trap "out of fuel" there. */
+static graft_result host_failed(graft_store *s, graft_result r, uint32_t first)
+{
+    int short_fuel = s->host_short && s->err.pub.code == GRAFT_E_TRAP_OUT_OF_FUEL;
+    s->host_short = 0;
+    if (short_fuel) return graft__trap(s, GRAFT_E_TRAP_OUT_OF_FUEL, first);
+    if (host_trap_unreported(s)) return graft__trap(s, GRAFT_E_TRAP_HOST, first);
+    return r;
 }
 
 /* ---- Fuel for bulk operations (docs/engine.md, "Fuel") -------------------
@@ -400,9 +414,7 @@ static graft_result run(graft_store *s, graft_func *f, gr_slot *fp, const int32_
         if (s->fuel < f->host_cost) return graft__trap(s, GRAFT_E_TRAP_OUT_OF_FUEL, first);
         s->fuel -= f->host_cost;
         r = call_host(s, f, fp, NULL);
-        if (r != GRAFT_OK && host_trap_unreported(s))
-            r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
-        return r;
+        return r == GRAFT_OK ? r : host_failed(s, r, first);
     }
 
     gr_frame *const fr_first = s->frames + first;
@@ -1012,7 +1024,7 @@ call_enter:
     if (r != GRAFT_OK) {
         /* Report at the call instruction, keeping an error the host set. */
         fr->pc = pc;
-        if (host_trap_unreported(s)) r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
+        r = host_failed(s, r, first);
         s->nframes = first;
         return r;
     }
@@ -1050,7 +1062,7 @@ tail_host:
     s->nframes = (uint32_t)(fr - s->frames) + 1;
     r = call_host(s, callee, nfp, inst);
     if (r != GRAFT_OK) {
-        if (host_trap_unreported(s)) r = graft__trap(s, GRAFT_E_TRAP_HOST, first);
+        r = host_failed(s, r, first);
         s->nframes = first;
         return r;
     }

@@ -127,6 +127,9 @@ struct graft_store {
     uint64_t fuel;
     uint64_t fuel_given;        /* set plus added since graft_store_set_fuel */
     uint8_t fuel_mode;          /* graft_fuel_mode */
+    uint8_t host_short;         /* graft_caller_charge could not pay: the
+                                   host call's out-of-fuel trap awaits its
+                                   location (interp.c, host_failed) */
     uint8_t suspended;          /* a call is suspended: frames[0 .. nframes)
                                    and the value stack hold its state */
     const graft_func *susp_func; /* the suspended call's function (its results) */

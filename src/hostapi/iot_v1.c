@@ -8,7 +8,9 @@
  * pointer and length against the caller's memory (IOT_EFAULT; offsets and
  * lengths are unsigned 32-bit and added in 64 bits, so nothing wraps),
  * check the arguments (IOT_EINVAL, IOT_E2BIG), check the grant (IOT_EPERM),
- * then call the service. A guest error never traps: it is an answer. */
+ * charge the length-dependent fuel (charge_len), then call the service. A
+ * guest error never traps: it is an answer; only fuel that cannot be paid
+ * traps ("out of fuel"). */
 #include "iot_v1.h"
 #include "topic.h"
 
@@ -123,26 +125,39 @@ static graft_result answer(const iot_module_ctx *x, graft_slot *slots, int code,
     return GRAFT_OK;
 }
 
-static const iot_module_ctx *begin(void *user, size_t len_for_fuel)
+static const iot_module_ctx *begin(void *user)
 {
     const iot_module_ctx *x = user;
-    if (x->counters) {
-        count(&x->counters->calls, 1);
-        if (len_for_fuel >= 64) count(&x->counters->host_fuel, len_for_fuel / 64);
-    }
+    if (x->counters) count(&x->counters->calls, 1);
     return x;
+}
+
+/* The length-dependent part of a call's cost, len/64 units
+ * (docs/host-api.md, "Fuel"), taken from the tank with graft_caller_charge
+ * once the checks passed and before the service does the work. Short, the
+ * call traps "out of fuel" (the result is returned as is). Paid units are
+ * counted in host_fuel. */
+static graft_result charge_len(graft_caller *c, const iot_module_ctx *x, uint64_t len)
+{
+    uint64_t units = len / 64;
+    if (units == 0) return GRAFT_OK;
+    graft_result r = graft_caller_charge(c, units);
+    if (r == GRAFT_OK && x->counters) count(&x->counters->host_fuel, units);
+    return r;
 }
 
 /* ---- the functions ------------------------------------------------------ */
 
 static graft_result h_log(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, (uint32_t)s[2].i32);
+    const iot_module_ctx *x = begin(user);
     uint8_t *msg;
     if (!span(c, s[1].i32, s[2].i32, &msg)) return answer(x, s, IOT_EFAULT, "log", NULL, 0);
     if (s[0].i32 < 0 || s[0].i32 > 3) return answer(x, s, IOT_EINVAL, "log", "level", 5);
     size_t len = (uint32_t)s[2].i32;
     if (len > IOT_LOG_MAX) len = IOT_LOG_MAX;
+    graft_result r = charge_len(c, x, len);
+    if (r != GRAFT_OK) return r;
     if (x->services->log) x->services->log(x->services->user, IOT_LOG_MODULE, s[0].i32, (const char *)msg, len);
     return answer(x, s, IOT_OK, "log", NULL, 0);
 }
@@ -150,7 +165,7 @@ static graft_result h_log(graft_caller *c, graft_slot *s, void *user)
 static graft_result h_monotonic(graft_caller *c, graft_slot *s, void *user)
 {
     (void)c;
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     s[0].i64 = x->services->clock_monotonic_ns ? x->services->clock_monotonic_ns(x->services->user) : 0;
     return GRAFT_OK;
 }
@@ -158,14 +173,14 @@ static graft_result h_monotonic(graft_caller *c, graft_slot *s, void *user)
 static graft_result h_wall(graft_caller *c, graft_slot *s, void *user)
 {
     (void)c;
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     s[0].i64 = x->services->clock_wall_ns ? x->services->clock_wall_ns(x->services->user) : 0;
     return GRAFT_OK;
 }
 
 static graft_result h_sensor_read(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     uint8_t *name, *out;
     if (!span(c, s[0].i32, s[1].i32, &name) || !span(c, s[2].i32, (int32_t)IOT_READING_SIZE, &out))
         return answer(x, s, IOT_EFAULT, "sensor_read", NULL, 0);
@@ -181,7 +196,7 @@ static graft_result h_sensor_read(graft_caller *c, graft_slot *s, void *user)
 
 static graft_result h_actuator_write(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     uint8_t *name;
     if (!span(c, s[0].i32, s[1].i32, &name)) return answer(x, s, IOT_EFAULT, "actuator_write", NULL, 0);
     size_t len = (uint32_t)s[1].i32;
@@ -196,7 +211,7 @@ static graft_result h_actuator_write(graft_caller *c, graft_slot *s, void *user)
 
 static graft_result h_publish(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, (uint32_t)s[3].i32);
+    const iot_module_ctx *x = begin(user);
     uint8_t *topic, *payload;
     if (!span(c, s[0].i32, s[1].i32, &topic) || !span(c, s[2].i32, s[3].i32, &payload))
         return answer(x, s, IOT_EFAULT, "publish", NULL, 0);
@@ -208,6 +223,8 @@ static graft_result h_publish(graft_caller *c, graft_slot *s, void *user)
     if (x->limits && x->limits->max_message_bytes && plen > x->limits->max_message_bytes)
         return answer(x, s, IOT_E2BIG, "publish", NULL, 0);
     if (!x->services->publish) return answer(x, s, IOT_EIO, "publish", NULL, 0);
+    graft_result r = charge_len(c, x, plen);
+    if (r != GRAFT_OK) return r;
     int rc = x->services->publish(x->services->user, (const char *)topic, tlen, payload, plen);
     if (rc == IOT_OK && x->counters) count(&x->counters->published, 1);
     return answer(x, s, rc, "publish", (const char *)topic, tlen);
@@ -225,32 +242,36 @@ static int kv_key(graft_caller *c, const iot_module_ctx *x, int32_t ptr, int32_t
 
 static graft_result h_kv_get(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, (uint32_t)s[3].i32);
+    const iot_module_ctx *x = begin(user);
     uint8_t *key, *buf;
     int rc = kv_key(c, x, s[0].i32, s[1].i32, &key);
     if (rc == IOT_OK && !span(c, s[2].i32, s[3].i32, &buf)) rc = IOT_EFAULT;
     if (rc != IOT_OK) return answer(x, s, rc, "kv_get", "kv", 2);
     if (!x->services->kv_get) return answer(x, s, IOT_EIO, "kv_get", NULL, 0);
+    graft_result r = charge_len(c, x, (uint32_t)s[3].i32);
+    if (r != GRAFT_OK) return r;
     rc = x->services->kv_get(x->services->user, (const char *)key, (uint32_t)s[1].i32, buf, (uint32_t)s[3].i32);
     return answer(x, s, rc, "kv_get", "kv", 2);
 }
 
 static graft_result h_kv_put(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, (uint32_t)s[3].i32);
+    const iot_module_ctx *x = begin(user);
     uint8_t *key, *val;
     int rc = kv_key(c, x, s[0].i32, s[1].i32, &key);
     if (rc == IOT_OK && !span(c, s[2].i32, s[3].i32, &val)) rc = IOT_EFAULT;
     if (rc == IOT_OK && (uint32_t)s[3].i32 > IOT_KV_VALUE_MAX) rc = IOT_E2BIG;
     if (rc != IOT_OK) return answer(x, s, rc, "kv_put", "kv", 2);
     if (!x->services->kv_put) return answer(x, s, IOT_EIO, "kv_put", NULL, 0);
+    graft_result r = charge_len(c, x, (uint32_t)s[3].i32);
+    if (r != GRAFT_OK) return r;
     rc = x->services->kv_put(x->services->user, (const char *)key, (uint32_t)s[1].i32, val, (uint32_t)s[3].i32);
     return answer(x, s, rc, "kv_put", "kv", 2);
 }
 
 static graft_result h_kv_delete(graft_caller *c, graft_slot *s, void *user)
 {
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     uint8_t *key;
     int rc = kv_key(c, x, s[0].i32, s[1].i32, &key);
     if (rc != IOT_OK) return answer(x, s, rc, "kv_delete", "kv", 2);
@@ -262,7 +283,7 @@ static graft_result h_kv_delete(graft_caller *c, graft_slot *s, void *user)
 static graft_result h_timer_start(graft_caller *c, graft_slot *s, void *user)
 {
     (void)c;
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     int32_t period = s[1].i32;
     if (x->caps->timers == 0) return answer(x, s, IOT_EPERM, "timer_start", "timers", 6);
     if (period < (int32_t)IOT_TIMER_MIN_MS) return answer(x, s, IOT_EINVAL, "timer_start", "period_ms", 9);
@@ -276,7 +297,7 @@ static graft_result h_timer_start(graft_caller *c, graft_slot *s, void *user)
 static graft_result h_timer_cancel(graft_caller *c, graft_slot *s, void *user)
 {
     (void)c;
-    const iot_module_ctx *x = begin(user, 0);
+    const iot_module_ctx *x = begin(user);
     if (x->caps->timers == 0) return answer(x, s, IOT_EPERM, "timer_cancel", "timers", 6);
     if (!x->services->timer_cancel) return answer(x, s, IOT_EIO, "timer_cancel", NULL, 0);
     return answer(x, s, x->services->timer_cancel(x->services->user, s[0].i32), "timer_cancel", "timers", 6);
@@ -305,7 +326,7 @@ static const struct iot_func {
     uint32_t nparams;
     const graft_valtype *results;
     uint32_t nresults;
-    uint64_t cost;          /* fixed fuel per call; len/64 parts: docs/host-api.md */
+    uint64_t cost;          /* fixed fuel per call; len/64 parts: charge_len */
     enum cap cap;
     graft_host_fn fn;
 } funcs[] = {

@@ -89,8 +89,8 @@ typedef struct iot_counters {
     _Atomic uint64_t invalid;      /* IOT_EINVAL answers */
     _Atomic uint64_t too_big;      /* IOT_E2BIG answers */
     _Atomic uint64_t published;    /* publishes the service accepted */
-    _Atomic uint64_t host_fuel;    /* length-dependent fuel (len/64 parts) the
-                                      engine could not charge; see docs/host-api.md */
+    _Atomic uint64_t host_fuel;    /* length-dependent fuel (len/64 parts)
+                                      charged from the tank; docs/host-api.md */
 } iot_counters;
 
 typedef struct iot_module_ctx {

@@ -384,6 +384,65 @@ static void test_forwarder_calls(void)
     iot_caps_free(&caps);
 }
 
+/* Fuel consumed by one forwarder call, in trap mode with plenty of fuel. */
+static uint64_t fuel_of(guest *g, const char *name, const graft_val *args, size_t nargs)
+{
+    graft_store_set_fuel(g->store, GRAFT_FUEL_TRAP, 1u << 20);
+    CHECK(call(g, name, args, nargs) == IOT_OK);
+    return graft_store_fuel_consumed(g->store);
+}
+
+/* The len/64 parts of the costs are taken from the tank (graft_caller_charge,
+ * docs/host-api.md "Fuel"): exact counts, host_fuel, the log line cut at
+ * 1 KiB, and an "out of fuel" trap before the work when the tank is short. */
+static void test_len_fuel(void)
+{
+    const char *names[] = { "log", "publish" };
+    uint8_t bytes[4096];
+    size_t len = build_forwarder(names, 2, bytes);
+    static rec r;
+    memset(&r, 0, sizeof r);
+    iot_services svc = services_for(&r);
+    iot_caps caps = { 0 };
+    iot_strlist_add(&caps.publish, "alarms/+");
+    iot_limits lim = { .max_message_bytes = 1000 };
+    iot_counters cnt;
+    memset(&cnt, 0, sizeof cnt);
+    iot_module_ctx ctx = { "fwd", &caps, &lim, &svc, &cnt };
+    guest g;
+    CHECK(guest_start(&g, bytes, len, &ctx));
+    if (g.inst) {
+        memset(g.mem + 1000, 'x', 8192);
+        memcpy(g.mem + 100, "alarms/t1", 9);
+        graft_val lg[3] = { I32(1), I32(1000), I32(63) };
+        uint64_t base = fuel_of(&g, "f_log", lg, 3);   /* no len part below 64 */
+        lg[2] = I32(640);
+        CHECK_EQ_U64(fuel_of(&g, "f_log", lg, 3), base + 10);
+        lg[2] = I32(8192);                               /* cut at 1 KiB */
+        CHECK_EQ_U64(fuel_of(&g, "f_log", lg, 3), base + 16);
+        CHECK_EQ_U64(atomic_load(&cnt.host_fuel), 26);
+        graft_val pb[4] = { I32(100), I32(9), I32(1000), I32(0) };
+        uint64_t pbase = fuel_of(&g, "f_publish", pb, 4);
+        pb[3] = I32(1000);
+        CHECK_EQ_U64(fuel_of(&g, "f_publish", pb, 4), pbase + 15);
+        /* Short: nothing logged, the event traps out of fuel; then usable. */
+        int logs = r.logs;
+        lg[2] = I32(640);
+        graft_store_set_fuel(g.store, GRAFT_FUEL_TRAP, base + 9);
+        graft_val res;
+        CHECK_EQ_INT(graft_call(graft_instance_func(g.inst, "f_log"), lg, 3, &res, 1), GRAFT_ERR_TRAP);
+        CHECK_EQ_INT(graft_store_error(g.store)->code, GRAFT_E_TRAP_OUT_OF_FUEL);
+        CHECK_EQ_INT(r.logs, logs);
+        CHECK_EQ_U64(graft_store_fuel(g.store), 9);
+        graft_store_add_fuel(g.store, base + 1);
+        CHECK_EQ_INT(call(&g, "f_log", lg, 3), IOT_OK);
+        CHECK_EQ_INT(r.logs, logs + 1);
+        CHECK_EQ_U64(graft_store_fuel(g.store), 0);
+    }
+    guest_free(&g);
+    iot_caps_free(&caps);
+}
+
 static void test_link_refusal(void)
 {
     uint8_t bytes[4096];
@@ -626,6 +685,7 @@ int main(void)
     test_reading_roundtrip();
     test_forwarder_calls();
     test_link_refusal();
+    test_len_fuel();
     test_threshold_alarm();
     test_rule_engine();
     TEST_MAIN_END();

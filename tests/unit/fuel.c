@@ -2,7 +2,7 @@
  * hand-made functions, trap mode, suspend and resume (also one unit at a
  * time through recursion and through 1 MiB bulk operations, against
  * unmetered runs), graft_abandon, calls refused while suspended, and host
- * function costs. The counts are hand-computed from the cost model and are
+ * function costs, including graft_caller_charge. The counts are hand-computed from the cost model and are
  * checked in every build (make check runs the switch build too).
  *
  * The module (wat2wasm fuel.wat):
@@ -98,13 +98,17 @@ typedef struct fx {
     graft_func *h;          /* the imported host function */
     int host_calls;
     int reenter;            /* h calls loop(1000) back in the instance */
+    uint64_t charge;        /* h charges this much through graft_caller_charge */
 } fx;
 
 static graft_result host_h(graft_caller *c, graft_slot *slots, void *user)
 {
-    (void)c;
     fx *f = user;
     f->host_calls++;
+    if (f->charge) {
+        graft_result r = graft_caller_charge(c, f->charge);
+        if (r != GRAFT_OK) return r;
+    }
     if (f->reenter) {
         graft_val arg = {.type = GRAFT_I32, .of.i32 = 1000}, res;
         graft_result r = graft_call(graft_instance_func(f->inst, "loop"), &arg, 1, &res, 1);
@@ -427,6 +431,46 @@ static void test_no_suspend(void)
     graft_env_free(f.env);
 }
 
+/* graft_caller_charge: a host function pays for its own work, exactly, on
+ * top of its cost; short, it takes nothing and the call traps "out of fuel"
+ * at the host call (in suspend mode too); the store stays usable. */
+static void test_caller_charge(void)
+{
+    fx f;
+    fx_new(&f);
+    int32_t out = 0;
+    f.charge = 40;
+    CHECK_EQ_U64(cost(&f, "callh", 0, NULL, 1), 3 + 1 + 40);
+    graft_func_set_cost(f.h, 10);
+    CHECK_EQ_U64(cost(&f, "callh", 0, NULL, 1), 3 + 10 + 40);
+    graft_store_set_fuel(f.s, GRAFT_FUEL_OFF, 0);
+    CHECK_EQ_INT(call(&f, "callh", 0, NULL, 1, &out), GRAFT_OK);
+    CHECK_EQ_U64(graft_store_fuel_consumed(f.s), 3 + 10 + 40);
+    for (int mode = GRAFT_FUEL_TRAP; mode <= GRAFT_FUEL_SUSPEND; mode++) {
+        graft_store_set_fuel(f.s, (graft_fuel_mode)mode, 3 + 10 + 39);
+        f.host_calls = 0;
+        CHECK_EQ_INT(call(&f, "callh", 0, NULL, 1, &out), GRAFT_ERR_TRAP);
+        CHECK_EQ_INT(f.host_calls, 1);
+        CHECK_EQ_INT(graft_store_error(f.s)->code, GRAFT_E_TRAP_OUT_OF_FUEL);
+        CHECK_PREFIX(graft_store_error(f.s)->message, "out of fuel");
+        CHECK(graft_store_error(f.s)->func_index != GRAFT_NO_INDEX);
+        CHECK_EQ_U64(graft_store_fuel(f.s), 39);   /* the short charge took nothing */
+        graft_store_add_fuel(f.s, 3 + 10 + 1);
+        CHECK_EQ_INT(call(&f, "callh", 0, NULL, 1, &out), GRAFT_OK);
+        CHECK_EQ_INT(out, 10);
+        CHECK_EQ_U64(graft_store_fuel(f.s), 0);
+    }
+    /* A host function called straight from the API charges the same way. */
+    graft_val arg = {.type = GRAFT_I32, .of.i32 = 4}, res;
+    graft_store_set_fuel(f.s, GRAFT_FUEL_TRAP, 10 + 40);
+    CHECK_EQ_INT(graft_call(f.h, &arg, 1, &res, 1), GRAFT_OK);
+    CHECK_EQ_INT(res.of.i32, 8);
+    CHECK_EQ_U64(graft_store_fuel(f.s), 0);
+    CHECK_EQ_INT(graft_call(f.h, &arg, 1, &res, 1), GRAFT_ERR_TRAP);
+    CHECK_EQ_INT(graft_store_error(f.s)->code, GRAFT_E_TRAP_OUT_OF_FUEL);
+    fx_free(&f);
+}
+
 int main(void)
 {
     test_counts();
@@ -434,5 +478,6 @@ int main(void)
     test_suspend();
     test_suspend_bulk();
     test_no_suspend();
+    test_caller_charge();
     TEST_MAIN_END();
 }
