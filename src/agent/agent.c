@@ -6,7 +6,8 @@
  *
  * Loading a module (mod_prepare, main thread): resolve its manifest against
  * its grants, check the memory budget, load the wasm into its own graft_env
- * (metered: fuel per event needs the charges), check imports and exports.
+ * (metered: fuel per event needs the charges), check imports and exports
+ * and that its declared initial memory fits its memory limit.
  * Starting it (mod_launch): subscribe its filters, open its kv namespace,
  * start its worker. A module that fails to load is logged and not run; the
  * others run.
@@ -104,6 +105,35 @@ static bool has_export(const graft_module *m, const char *name)
     return false;
 }
 
+/* The largest initial size, in pages, among the memories the module
+ * declares that graft_module_import/export describe (imported or exported;
+ * a memory that is neither is found at instantiation). */
+static uint32_t declared_memory_pages(const graft_module *m)
+{
+    uint32_t most = 0;
+    graft_extern_desc d;
+    for (uint32_t i = 0; i < graft_module_import_count(m); i++) {
+        graft_module_import(m, i, &d);
+        if (d.kind == GRAFT_EXTERN_MEMORY && d.limits.min > most) most = d.limits.min;
+    }
+    for (uint32_t i = 0; i < graft_module_export_count(m); i++) {
+        graft_module_export(m, i, &d);
+        if (d.kind == GRAFT_EXTERN_MEMORY && d.limits.min > most) most = d.limits.min;
+    }
+    return most;
+}
+
+/* A module whose declared initial memory exceeds its memory limit could
+ * never instantiate: refuse it at load rather than crash-loop it. */
+static bool memory_fits(const agent_mod *mod, char *err, size_t cap)
+{
+    uint32_t pages = declared_memory_pages(mod->module), limit = worker_memory_pages(mod);
+    if (pages <= limit) return true;
+    snprintf(err, cap, "module %s refused: its declared initial memory of %u pages (%llu bytes) exceeds its memory limit of %u pages (%llu bytes)",
+             mod->name, pages, (unsigned long long)pages * 65536, limit, (unsigned long long)limit * 65536);
+    return false;
+}
+
 /* Loads and checks one module (no threads, no subscriber yet). */
 static agent_mod *mod_prepare(agent *ag, const config *cfg, const config_module *cm, char *err, size_t cap)
 {
@@ -144,6 +174,7 @@ static agent_mod *mod_prepare(agent *ag, const config *cfg, const config_module 
         snprintf(err, cap, "module %s refused: %s", cm->name, why);
         goto fail;
     }
+    if (!memory_fits(mod, err, cap)) goto fail;
     mod->has_initialize = has_export(mod->module, "_initialize");
     mod->has_on_message = has_export(mod->module, "on_message") && has_export(mod->module, "graft_alloc");
     mod->has_on_timer = has_export(mod->module, "on_timer");

@@ -161,6 +161,9 @@ void agent_observe_stop_input(agent *ag);
 void agent_observe_stop(agent *ag);
 
 /* worker.c */
+/* The module's memory limit in 64 KiB pages (its store's max_memory_pages):
+ * limits.memory_bytes rounded down, at least 1. */
+uint32_t worker_memory_pages(const agent_mod *mod);
 bool worker_start(agent_mod *mod);
 /* Ask the worker to end (after draining its inbox) and join it. */
 void worker_join(agent_mod *mod);

@@ -154,13 +154,18 @@ static graft_val i32v(int32_t v)
     return x;
 }
 
+uint32_t worker_memory_pages(const agent_mod *mod)
+{
+    uint64_t pages = mod->limits.memory_bytes / 65536;
+    return pages == 0 ? 1 : pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+}
+
 /* Creates the store and the instance and runs _initialize and on_start.
  * false: the instance trapped or failed (already reported). */
 static bool create_instance(agent_mod *mod)
 {
     graft_store_limits lim = { .max_call_depth = 2000, .max_stack_slots = 65536 };
-    lim.max_memory_pages = (uint32_t)(mod->limits.memory_bytes / 65536);
-    if (lim.max_memory_pages == 0) lim.max_memory_pages = 1;
+    lim.max_memory_pages = worker_memory_pages(mod);
     graft_store *s;
     char err[512] = "";
     if (graft_store_new(mod->env, &lim, &s) != GRAFT_OK) {

@@ -14,8 +14,9 @@
 # quarantined by a crash loop; kv persistence across a restart and after
 # SIGKILL; /metrics; modules added and removed by SIGHUP reload (and a
 # malformed reload refused); two graftds through a real Mosquitto; bad
-# modules (an import without its grant, a missing export, a tight publish
-# loop); SIGTERM exit 0; a malformed config; the short demo (DEMO_SECONDS=3).
+# modules (an import without its grant, a missing export, an initial memory
+# over the memory limit, a tight publish loop); SIGTERM exit 0; a malformed
+# config; the short demo (DEMO_SECONDS=3).
 . "$(dirname "$0")/harness.bash" "$@"
 
 GRAFTD="$BUILD/graftd"
@@ -295,7 +296,7 @@ else
   echo "note: no $MOSQ; the broker test is skipped" >&2
 fi
 
-# ---- 5. bad modules: link refusal, missing export, a tight publish loop --------
+# ---- 5. bad modules: link refusal, missing export, memory over the limit, a tight publish loop --------
 cat >"$WORK/mods/spammer.wat" <<'WAT'
 ;; spammer: on any message, publishes spam/x 500 times in one event.
 (module
@@ -332,6 +333,11 @@ cp "$WORK/mods/trapper.wasm" "$WORK/mods/slowpoke.wasm"
 printf '{ "manifest_version": 1, "name": "slowpoke", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["slow/#"] }, "limits": { "fuel_per_event": 100000000000, "wall_ms_per_event": 30 } }\n' \
   >"$WORK/mods/slowpoke.json"
 printf '(module (memory (export "memory") 1))\n' >"$WORK/mods/deaf.wat"
+# bigmem: declares 64 pages (4 MiB) of initial memory; its config caps it at 64 KiB.
+printf '(module (memory (export "memory") 64))\n' >"$WORK/mods/bigmem.wat"
+wat2wasm "$WORK/mods/bigmem.wat" -o "$WORK/mods/bigmem.wasm" || abort "wat2wasm bigmem.wat"
+printf '{ "manifest_version": 1, "name": "bigmem", "version": "1.0.0", "host_api": "iot_v1" }\n' >"$WORK/mods/bigmem.json"
+BIGMEM=$(printf '{ "name": "bigmem", "wasm": "%s/mods/bigmem.wasm", "grants": {}, "limits": { "memory_bytes": 65536 } }' "$WORK")
 wat2wasm "$WORK/mods/spammer.wat" -o "$WORK/mods/spammer.wasm" && wat2wasm "$WORK/mods/deaf.wat" -o "$WORK/mods/deaf.wasm" \
   || abort "wat2wasm spammer/deaf"
 printf '{ "manifest_version": 1, "name": "spammer", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["spam/go"], "publish": ["spam/x"] }, "limits": { "fuel_per_event": 1000000 } }\n' \
@@ -339,12 +345,15 @@ printf '{ "manifest_version": 1, "name": "spammer", "version": "1.0.0", "host_ap
 printf '{ "manifest_version": 1, "name": "deaf", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["x/#"] } }\n' >"$WORK/mods/deaf.json"
 C="$WORK/c"
 config "$C" "$SINE_DRIVER" "$MA" "$(mod spammer '{ "subscribe": ["spam/go"], "publish": ["spam/x"] }')" \
-  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$(mod slowpoke '{ "subscribe": ["slow/#"] }')" "$(mod ticker '{ "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
+  "$(mod deaf '{ "subscribe": ["x/#"] }')" "$BIGMEM" "$(mod slowpoke '{ "subscribe": ["slow/#"] }')" "$(mod ticker '{ "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
 start_graftd "$C"
 grep -qE '"module":"threshold_alarm","msg":"module threshold_alarm refused: import iot_v1.kv_get: capability .* is not granted' "$C/err.log" \
   && pass || fail "a module importing kv without a kv grant is refused at link time, naming the import" "$(grep threshold_alarm "$C/err.log" | head -2)"
 grep -qE '"module":"deaf","msg":"module deaf refused: .*on_message' "$C/err.log" \
   && pass || fail "a subscribing module without on_message is refused" "$(grep deaf "$C/err.log" | head -2)"
+grep -qE '"module":"bigmem","msg":"module bigmem refused: its declared initial memory of 64 pages \(4194304 bytes\) exceeds its memory limit of 1 pages \(65536 bytes\)"' "$C/err.log" \
+  && ! grep -qE '"module":"bigmem","msg":"(started|quarantined)' "$C/err.log" \
+  && pass || fail "a module whose initial memory exceeds its limit is refused at load, not started" "$(grep bigmem "$C/err.log" | head -2)"
 echo 'slow/a L' >>"$C/inject.txt"
 wait_for "$C/err.log" '"module":"slowpoke","msg":"trap in on_message: interrupted' 10 \
   && pass || fail "a handler past its wall-time deadline is interrupted (fuel to spare)" "$(grep slowpoke "$C/err.log" | tail -2)"
