@@ -211,6 +211,9 @@ static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
                                              "1 when the module is quarantined after a crash loop",
                                              "module", mod->name);
         if (mod->quarantined) metrics_gauge_set(mod->quarantined, 0);
+        mod->health_failures = metrics_counter_get(ag->met, "graft_module_health_failures_total",
+                                                   "Health probes the module answered non-zero.",
+                                                   "module", mod->name);
     }
     pthread_mutex_lock(&ag->mods_mu);
     mod->next = ag->mods;

@@ -42,7 +42,6 @@
 
 #define AGENT_MAX_TIMERS 32u
 #define AGENT_WATCHDOG_TICK_MS 5u      /* deadline resolution */
-#define AGENT_HEALTH_PERIOD_MS 10000u  /* health probe period when idle */
 
 typedef struct agent_timer {
     bool active;
@@ -108,6 +107,7 @@ struct agent_mod {
     /* Prometheus series (metrics.h): written by the worker only. */
     metrics_module *mm;
     metrics_gauge *quarantined;        /* graft_module_quarantined{module} */
+    metrics_counter *health_failures;  /* graft_module_health_failures_total{module} */
     uint64_t refusals_synced, out_synced;
 };
 

@@ -73,7 +73,7 @@ static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
 {
     static const char *const keys[] = { "name", "log_level", "inbox_messages", "commit_window_ms",
         "backoff_initial_ms", "backoff_max_ms", "crash_loop_traps", "crash_loop_window_s",
-        "publish_rate_per_s", "publish_burst", NULL };
+        "publish_rate_per_s", "publish_burst", "health_period_ms", NULL };
     static const char *const levels[] = { "debug", "info", "warn", "error" };
     char level[16] = "";
     if (!mjson_object(c, v, keys) || !mjson_opt_string(c, v, "name", a->name, sizeof a->name) ||
@@ -85,7 +85,8 @@ static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
         !u32(c, v, "crash_loop_traps", 1, 1000, &a->crash_loop_traps) ||
         !u32(c, v, "crash_loop_window_s", 1, 86400, &a->crash_loop_window_s) ||
         !u32(c, v, "publish_rate_per_s", 1, 10000000, &a->publish_rate_per_s) ||
-        !u32(c, v, "publish_burst", 1, 10000000, &a->publish_burst))
+        !u32(c, v, "publish_burst", 1, 10000000, &a->publish_burst) ||
+        !u32(c, v, "health_period_ms", 10, 86400000, &a->health_period_ms))
         return false;
     if (!mjson_name_valid(a->name, false)) {
         mjson_push_key(c, "name");
@@ -332,6 +333,7 @@ static void set_defaults(config *cfg)
     a->crash_loop_window_s = 60;
     a->publish_rate_per_s = 1000;
     a->publish_burst = 100;
+    a->health_period_ms = 10000;
     config_broker *b = &cfg->broker;
     snprintf(b->host, sizeof b->host, "127.0.0.1");
     b->port = 1883;

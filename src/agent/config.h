@@ -34,6 +34,7 @@ typedef struct config_agent {
     uint32_t crash_loop_window_s;       /* ... in T seconds quarantine; default 60 */
     uint32_t publish_rate_per_s;        /* per-module publish rate limit; default 1000 */
     uint32_t publish_burst;             /* token-bucket burst; default 100 */
+    uint32_t health_period_ms;          /* period of the `health` probes; default 10000 */
 } config_agent;
 
 typedef struct config_broker {

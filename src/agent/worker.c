@@ -154,6 +154,12 @@ static graft_val i32v(int32_t v)
     return x;
 }
 
+/* The period of the module's `health` probes (config agent.health_period_ms). */
+static int64_t health_period_ns(const agent_mod *mod)
+{
+    return (int64_t)mod->acfg.health_period_ms * 1000000;
+}
+
 uint32_t worker_memory_pages(const agent_mod *mod)
 {
     uint64_t pages = mod->limits.memory_bytes / 65536;
@@ -203,7 +209,7 @@ static bool create_instance(agent_mod *mod)
             return false;
         }
     }
-    mod->next_health_ns = agent_now_ns() + (int64_t)AGENT_HEALTH_PERIOD_MS * 1000000;
+    mod->next_health_ns = agent_now_ns() + health_period_ns(mod);
     atomic_store(&mod->state, AGENT_MOD_RUNNING);
     return true;
 }
@@ -266,12 +272,13 @@ static int run_timers(agent_mod *mod, int64_t now)
         if (run_event(mod, "on_timer", f, &arg, 1, &ret) == EVENT_TRAPPED) return EVENT_TRAPPED;
     }
     if (mod->has_health && now >= mod->next_health_ns) {
-        mod->next_health_ns = now + (int64_t)AGENT_HEALTH_PERIOD_MS * 1000000;
+        mod->next_health_ns = now + health_period_ns(mod);
         int32_t ret = 0;
         int e = run_event(mod, "health", graft_instance_func(mod->inst, "health"), NULL, 0, &ret);
         if (e == EVENT_TRAPPED) return e;
         if (ret != 0) {
             atomic_fetch_add(&mod->health_failed, 1);
+            if (mod->health_failures) metrics_counter_add(mod->health_failures, 1);
             alog(mod->ag->log, ALOG_WARN, mod->name, "health probe answered %d", (int)ret);
         }
     }

@@ -15,8 +15,9 @@
 # SIGKILL; /metrics; modules added and removed by SIGHUP reload (and a
 # malformed reload refused); two graftds through a real Mosquitto; bad
 # modules (an import without its grant, a missing export, an initial memory
-# over the memory limit, a tight publish loop); SIGTERM exit 0; a malformed
-# config; the short demo (DEMO_SECONDS=3).
+# over the memory limit, a tight publish loop); a failing health probe on a
+# short agent.health_period_ms, logged and on /metrics; SIGTERM exit 0; a
+# malformed config; the short demo (DEMO_SECONDS=3).
 . "$(dirname "$0")/harness.bash" "$@"
 
 GRAFTD="$BUILD/graftd"
@@ -296,7 +297,7 @@ else
   echo "note: no $MOSQ; the broker test is skipped" >&2
 fi
 
-# ---- 5. bad modules: link refusal, missing export, memory over the limit, a tight publish loop --------
+# ---- 5. bad modules: link refusal, missing export, memory over the limit, failing health, a tight publish loop --------
 cat >"$WORK/mods/spammer.wat" <<'WAT'
 ;; spammer: on any message, publishes spam/x 500 times in one event.
 (module
@@ -337,6 +338,10 @@ printf '(module (memory (export "memory") 1))\n' >"$WORK/mods/deaf.wat"
 printf '(module (memory (export "memory") 64))\n' >"$WORK/mods/bigmem.wat"
 wat2wasm "$WORK/mods/bigmem.wat" -o "$WORK/mods/bigmem.wasm" || abort "wat2wasm bigmem.wat"
 printf '{ "manifest_version": 1, "name": "bigmem", "version": "1.0.0", "host_api": "iot_v1" }\n' >"$WORK/mods/bigmem.json"
+# sick: its health probe answers 3 (probed every 100 ms in this config).
+printf '(module (memory (export "memory") 1) (func (export "health") (result i32) (i32.const 3)))\n' >"$WORK/mods/sick.wat"
+wat2wasm "$WORK/mods/sick.wat" -o "$WORK/mods/sick.wasm" || abort "wat2wasm sick.wat"
+printf '{ "manifest_version": 1, "name": "sick", "version": "1.0.0", "host_api": "iot_v1" }\n' >"$WORK/mods/sick.json"
 BIGMEM=$(printf '{ "name": "bigmem", "wasm": "%s/mods/bigmem.wasm", "grants": {}, "limits": { "memory_bytes": 65536 } }' "$WORK")
 wat2wasm "$WORK/mods/spammer.wat" -o "$WORK/mods/spammer.wasm" && wat2wasm "$WORK/mods/deaf.wat" -o "$WORK/mods/deaf.wasm" \
   || abort "wat2wasm spammer/deaf"
@@ -344,7 +349,8 @@ printf '{ "manifest_version": 1, "name": "spammer", "version": "1.0.0", "host_ap
   >"$WORK/mods/spammer.json"
 printf '{ "manifest_version": 1, "name": "deaf", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "subscribe": ["x/#"] } }\n' >"$WORK/mods/deaf.json"
 C="$WORK/c"
-config "$C" "$SINE_DRIVER" "$MA" "$(mod spammer '{ "subscribe": ["spam/go"], "publish": ["spam/x"] }')" \
+AGENT="${AGENT% \}}, \"health_period_ms\": 100 }" HTTP='{ "port": 0 }' \
+  config "$C" "$SINE_DRIVER" "$MA" "$(mod sick '{}')" "$(mod spammer '{ "subscribe": ["spam/go"], "publish": ["spam/x"] }')" \
   "$(mod deaf '{ "subscribe": ["x/#"] }')" "$BIGMEM" "$(mod slowpoke '{ "subscribe": ["slow/#"] }')" "$(mod ticker '{ "publish": ["tick/a"], "timers": { "count": 1, "min_period_ms": 20 } }')" "$(mod threshold_alarm '{ "subscribe": ["avg/+"], "publish": ["alarms/+"] }')"
 start_graftd "$C"
 grep -qE '"module":"threshold_alarm","msg":"module threshold_alarm refused: import iot_v1.kv_get: capability .* is not granted' "$C/err.log" \
@@ -354,6 +360,13 @@ grep -qE '"module":"deaf","msg":"module deaf refused: .*on_message' "$C/err.log"
 grep -qE '"module":"bigmem","msg":"module bigmem refused: its declared initial memory of 64 pages \(4194304 bytes\) exceeds its memory limit of 1 pages \(65536 bytes\)"' "$C/err.log" \
   && ! grep -qE '"module":"bigmem","msg":"(started|quarantined)' "$C/err.log" \
   && pass || fail "a module whose initial memory exceeds its limit is refused at load, not started" "$(grep bigmem "$C/err.log" | head -2)"
+wait_for "$C/err.log" '"module":"sick","msg":"health probe answered 3"' 5 \
+  && port=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$C/err.log" | head -1) \
+  && curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" >"$C/metrics.txt" 2>&1 \
+  && [ "$(sed -n 's/^graft_module_health_failures_total{module="sick"} \([0-9]*\)$/\1/p' "$C/metrics.txt")" -ge 1 ] \
+  && [ "$(sed -n 's/^graft_module_health_failures_total{module="moving_average"} \([0-9]*\)$/\1/p' "$C/metrics.txt")" = 0 ] \
+  && pass || fail "a failing health probe (agent.health_period_ms 100) is logged and counted on /metrics" \
+                  "$(grep sick "$C/err.log" | head -2)" "$(grep health "$C/metrics.txt" 2>/dev/null)"
 echo 'slow/a L' >>"$C/inject.txt"
 wait_for "$C/err.log" '"module":"slowpoke","msg":"trap in on_message: interrupted' 10 \
   && pass || fail "a handler past its wall-time deadline is interrupted (fuel to spare)" "$(grep slowpoke "$C/err.log" | tail -2)"
