@@ -42,9 +42,10 @@
  * call s->stack_top is moved past the host's slots; after it, restored.
  *
  * Locals kept in registers: pc, fp, the current instance, memory 0's base
- * and size. The memory cache is reloaded after memory.grow, after every call
- * returns (the callee may have grown it), after host calls, and whenever the
- * running instance changes. Only `loop_check`, `loop_poll` and calls test
+ * and size. The memory cache is reloaded after memory.grow, after host
+ * calls, and whenever the running instance changes (also on return), so a
+ * return to the same instance keeps it: any grow since was reloaded where
+ * it happened. Only `loop_check`, `loop_poll` and calls test
  * the interrupt flag. Handlers are small, do not call functions on the hot paths, and
  * trap by jumping to one shared exit with a trap code. */
 #include "runtime.h"
@@ -1067,6 +1068,7 @@ tail_host:
         return r;
     }
     for (uint32_t i = 0; i < callee->type->result_slots; i++) fp[i] = nfp[i];
+    RELOAD_MEM();   /* the host may have grown memory; ret keeps mb and ms */
     goto ret;
 
     /* ---- Return: results are at fp[0..) already ---- */
@@ -1078,11 +1080,11 @@ ret:
     fr--;
     pc = fr->pc;
     fp = fr->fp;
-    if (fr->func->inst != inst) {
+    if (fr->func->inst != inst) {   /* else mb and ms are current */
         inst = fr->func->inst;
         mem = memory0(inst);
+        RELOAD_MEM();
     }
-    RELOAD_MEM();
     NEXT();
 
     /* ---- Traps [spec 4.4]: record the trapping pc, let the runtime build
