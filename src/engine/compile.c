@@ -330,6 +330,42 @@ static graft_result materialize_local(gr_cc *c, uint32_t x)
     return GRAFT_OK;
 }
 
+/* Before local x is written with the value the last instruction produced:
+ * materialize x's aliases *ahead of* that instruction, so it can still be
+ * retargeted to x (`local.get i; local.get i; i32.const 1; i32.add;
+ * local.set i` becomes `copy h i; add_imm i i 1` instead of two copies).
+ * The copies read x before the instruction writes it, and write height
+ * slots of entries below the popped value, which the instruction does not
+ * read. last_d is set, so no label or block head lies between (a label
+ * bound at the instruction now reaches the copies, which belong to every
+ * path into it). */
+static graft_result materialize_local_ahead(gr_cc *c, uint32_t x)
+{
+    uint32_t saved[8];
+    uint32_t start = c->last_pc, n = c->nwords - start, d_off = c->last_d - start;
+    gr_iop op = c->last_op;
+    int mapped = c->npcmap > 0 && c->pcmap[c->npcmap - 1].pc == start;
+    if (n > sizeof saved / sizeof *saved) return materialize_local(c, x);
+    memcpy(saved, &c->words[start], n * sizeof *saved);
+    c->nwords = start;
+    graft_result rc = materialize_local(c, x);
+    if (rc != GRAFT_OK) return rc;
+    uint32_t copy_pc = c->last_pc;   /* materialize_local emitted a copy */
+    rc = graft__cc_grow(c, (void **)&c->words, &c->words_cap, (uint64_t)c->nwords + n,
+                        sizeof *c->words);
+    if (rc != GRAFT_OK) return rc;
+    if (mapped) c->pcmap[c->npcmap - 1].pc = c->nwords;
+    memcpy(&c->words[c->nwords], saved, n * sizeof *saved);
+    c->prev_d = GR_NONE;
+    c->prev_pc = copy_pc;
+    c->prev_op = GR_IOP_copy;
+    c->last_pc = c->nwords;
+    c->last_op = op;
+    c->last_d = c->nwords + d_off;
+    c->nwords += n;
+    return GRAFT_OK;
+}
+
 /* ---- Locals [spec 5.5.13] ------------------------------------------------ */
 
 static graft_result read_locals(gr_cc *c)
@@ -521,7 +557,10 @@ static graft_result compile_local(gr_cc *c, gr_wasm_op op)
     rc = graft__cc_pop(c, t, &v);
     if (rc != GRAFT_OK) return rc;
     if (gr_live(c)) {
-        if (c->use_alias) rc = materialize_local(c, x);
+        if (c->use_alias && c->alias_head[x] != GR_NONE)
+            rc = c->last_d != GR_NONE && v.slot >= c->nlocals && c->words[c->last_d] == v.slot
+                     ? materialize_local_ahead(c, x)
+                     : materialize_local(c, x);
         if (rc == GRAFT_OK) rc = write_local(c, &v, x);
         if (rc != GRAFT_OK) return rc;
     }

@@ -196,10 +196,9 @@ static void test_golden_locals(void)
     FUNC(ty, 0x00, 0x20, 0x00, 0x41, 0x05, 0x21, 0x00, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
     CHECK_EQ_STR(dump(0), "0: fuel 4\n"
-                          "2: const32 2, 5\n"
-                          "5: copy 1, 0\n"
-                          "8: copy 0, 2\n"
-                          "11: ret1 1\n");
+                          "2: copy 1, 0\n"   /* ahead of the constant, */
+                          "5: const32 0, 5\n"   /* which is retargeted */
+                          "8: ret1 1\n");
 
     /* local.tee: the constant goes straight into the local, which is
      * then on the stack as an alias. */
