@@ -234,6 +234,10 @@ static int iop_traps(gr_iop op)
 
 graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands)
 {
+#ifdef GR_WITH_FUSED
+    graft_result rc;
+    if (op == GR_IOP_copy && graft__cc_fuse_copy(c, operands[0], operands[1], &rc)) return rc;
+#endif
     return emit_raw(c, op, iop_traps(op), n, operands);
 }
 
@@ -250,6 +254,7 @@ graft_result graft__cc_start_block(gr_cc *c)
 {
     if (c->m->unmetered) {
         c->last_d = GR_NONE;   /* still a label: nothing before it is retargeted */
+        c->last_op = GR_IOP_COUNT_;   /* nor fused with (compile_fuse.c) */
         return GRAFT_OK;
     }
     graft_result rc = graft__cc_emit(c, GR_IOP_fuel, 1, NULL);
@@ -348,9 +353,11 @@ static graft_result materialize_local_ahead(gr_cc *c, uint32_t x)
     if (n > sizeof saved / sizeof *saved) return materialize_local(c, x);
     memcpy(saved, &c->words[start], n * sizeof *saved);
     c->nwords = start;
+    c->last_op = GR_IOP_COUNT_;   /* gone for now: nothing joins it */
     graft_result rc = materialize_local(c, x);
     if (rc != GRAFT_OK) return rc;
     uint32_t copy_pc = c->last_pc;   /* materialize_local emitted a copy */
+    gr_iop copy_op = c->last_op;     /* copy, or copy2 (compile_fuse.c) */
     rc = graft__cc_grow(c, (void **)&c->words, &c->words_cap, (uint64_t)c->nwords + n,
                         sizeof *c->words);
     if (rc != GRAFT_OK) return rc;
@@ -358,7 +365,7 @@ static graft_result materialize_local_ahead(gr_cc *c, uint32_t x)
     memcpy(&c->words[c->nwords], saved, n * sizeof *saved);
     c->prev_d = GR_NONE;
     c->prev_pc = copy_pc;
-    c->prev_op = GR_IOP_copy;
+    c->prev_op = copy_op;
     c->last_pc = c->nwords;
     c->last_op = op;
     c->last_d = c->nwords + d_off;
@@ -967,6 +974,7 @@ static graft_result compile_function(gr_cc *c, uint32_t i, size_t len)
     if (rc != GRAFT_OK) return rc;
     c->nvals = c->nctls = c->nwords = c->npcmap = c->nfix = c->max_height = 0;
     c->last_d = GR_NONE;
+    c->last_op = GR_IOP_COUNT_;
     rc = graft__cc_push_func_frame(c);
     if (rc == GRAFT_OK) rc = graft__cc_start_block(c);
     if (rc == GRAFT_OK) rc = compile_body(c);

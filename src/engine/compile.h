@@ -212,6 +212,12 @@ int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t of
                         graft_result *rc);
 #endif
 
+#ifdef GR_WITH_FUSED
+/* Emit `copy d s` joined to the instruction just emitted (a copy or an
+ * i32_add_imm of the same basic block): as graft__cc_fuse_num. */
+int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc);
+#endif
+
 /* ---- compile_ctl.c: control instructions, calls ------------------------ */
 
 graft_result graft__cc_control(gr_cc *c, gr_wasm_op op);

@@ -248,6 +248,7 @@ static graft_result compile_else(gr_cc *c)
     f->kind = GR_CTL_ELSE;
     f->unreachable = 0;
     c->last_d = GR_NONE;
+    c->last_op = GR_IOP_COUNT_;   /* a label */
     if (gr_live(c)) {
         rc = graft__cc_start_block(c);   /* the else-branch, reached by br_unless */
         if (rc != GRAFT_OK) return rc;
@@ -286,6 +287,7 @@ static graft_result compile_end(gr_cc *c)
     graft__cc_drop_vals(c, f->nresults);
     c->nctls--;
     c->last_d = GR_NONE;
+    c->last_op = GR_IOP_COUNT_;   /* a label */
     if (c->nctls == 0) return GRAFT_OK;
     if (new_block && gr_live(c)) {
         rc = graft__cc_start_block(c);
@@ -345,6 +347,7 @@ static graft_result compile_br_if(gr_cc *c)
             if (rc == GRAFT_OK) rc = emit_branch(c, fi, n);
             if (rc != GRAFT_OK) return rc;
             graft__cc_patch(c, skip, c->nwords);
+            c->last_op = GR_IOP_COUNT_;   /* a label */
         }
         /* The fall-through is a new basic block. */
         return rc == GRAFT_OK ? graft__cc_start_block(c) : rc;

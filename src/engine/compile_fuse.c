@@ -16,6 +16,8 @@
  * and loads from a constant-offset address (graft__cc_fuse_load). */
 #include "compile.h"
 
+#include <string.h>
+
 #ifdef GR_WITH_FUSED
 
 /* Is the last instruction `const32 slot k`, still removable? Then *k. */
@@ -266,6 +268,31 @@ int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t of
         return 1;
     }
     *rc = graft__cc_emit_def(c, f, 4, (uint32_t[]){d, x, k, off});
+    return 1;
+}
+
+/* Copy pairs. Every label and the unmetered block head set last_op to
+ * GR_IOP_COUNT_ (compile.c, compile_ctl.c), and a metered block head is a
+ * charge, so a copy joins only an instruction of its own basic block; no
+ * branch can enter between the two. */
+int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc)
+{
+    uint32_t w[5], n;
+    gr_iop f;
+    if (c->last_op == GR_IOP_copy && c->last_pc + 3 == c->nwords) {
+        f = GR_IOP_copy2;
+        n = 2;
+    } else if (c->last_op == GR_IOP_i32_add_imm && c->last_pc + 4 == c->nwords) {
+        f = GR_IOP_i32_add_imm_copy;
+        n = 3;
+    } else {
+        return 0;
+    }
+    memcpy(w, &c->words[c->last_pc + 1], n * sizeof *w);
+    w[n] = d;
+    w[n + 1] = s;
+    drop_last(c);
+    *rc = graft__cc_emit(c, f, n + 2, w);
     return 1;
 }
 

@@ -944,6 +944,18 @@ dispatch:
 #ifdef GR_WITH_FUSED
     /* ---- Fused instructions (ops.def, GR_FUSED; compile_fuse.c) ---- */
     BINARY_IMM(i32_add_imm, uint32_t, u32, u32, x + y)
+    OP(copy2) {
+        S(1) = S(2);
+        S(3) = S(4);
+        pc += 5;
+        NEXT();
+    }
+    OP(i32_add_imm_copy) {
+        S(1).u32 = S(2).u32 + W(3);
+        S(4) = S(5);
+        pc += 6;
+        NEXT();
+    }
     BINARY_IMM(i32_mul_imm, uint32_t, u32, u32, x * y)
     BINARY_IMM(i32_and_imm, uint32_t, u32, u32, x & y)
     BINARY_IMM(i32_or_imm, uint32_t, u32, u32, x | y)
