@@ -69,6 +69,14 @@ static bool opt_double(mjson_ctx *c, json_t *o, const char *key, double *out)
         }                                                                  \
     } while (0)
 
+/* The index of s in names[0 .. n), or n when it is not there. */
+static size_t name_index(const char *s, const char *const *names, size_t n)
+{
+    size_t i = 0;
+    while (i < n && strcmp(s, names[i]) != 0) i++;
+    return i;
+}
+
 static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
 {
     static const char *const keys[] = { "name", "log_level", "inbox_messages", "commit_window_ms",
@@ -93,9 +101,8 @@ static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
         return mjson_fail(c, "expected a name of [A-Za-z0-9_.-], 1 to 64 bytes");
     }
     if (level[0]) {
-        size_t i = 0;
-        while (i < 4 && strcmp(level, levels[i]) != 0) i++;
-        if (i == 4) {
+        size_t i = name_index(level, levels, sizeof levels / sizeof levels[0]);
+        if (i == sizeof levels / sizeof levels[0]) {
             mjson_push_key(c, "log_level");
             return mjson_fail(c, "expected \"debug\", \"info\", \"warn\" or \"error\"");
         }
@@ -248,9 +255,8 @@ static bool parse_driver(mjson_ctx *c, json_t *v, config_driver *d, const char *
         return mjson_fail(c, "expected a topic name: %s", topic_strerror(tr));
     }
     if (unit[0]) {
-        size_t u = 0;
-        while (u < 10 && strcmp(unit, unit_names[u]) != 0) u++;
-        if (u == 10) {
+        size_t u = name_index(unit, unit_names, sizeof unit_names / sizeof unit_names[0]);
+        if (u == sizeof unit_names / sizeof unit_names[0]) {
             mjson_push_key(c, "unit");
             return mjson_fail(c, "expected one of none, degC, percent, Pa, V, A, lux, ppm, m/s, W");
         }
