@@ -1,6 +1,8 @@
 # Graft's front door. `make` builds the Release binaries into build/;
 # `make check` installs what is missing and runs every test; `make demo`
-# builds and runs the demo. The configurations:
+# builds and runs the demo; `make demo-mqtt` runs its gateway part bridged
+# to a real Mosquitto broker (started on a free loopback port and stopped
+# again). The configurations:
 #   build/          Release, threaded dispatch (the default binaries)
 #   build-switch/   Release, portable switch dispatch (spec suite only)
 #   build-nofused/  Release, threaded, GRAFT_FUSED=OFF: no fused instructions
@@ -14,7 +16,7 @@ SPECTEST ?= $(abspath ../shared/spectest)
 CMAKE_COMMON := -DGRAFT_SPECTEST_DIR=$(SPECTEST)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build examples check demo fuzz clean \
+.PHONY: all deps build examples check demo demo-mqtt fuzz clean \
         check-debug check-release check-switch check-nofused check-mcu check-fuzz check-tsan
 
 all: build
@@ -70,6 +72,9 @@ check-tsan:
 demo: deps examples
 	bash scripts/demo.sh build
 	bash scripts/demo-gateway.sh build
+
+demo-mqtt: deps examples
+	bash scripts/demo-gateway.sh --mqtt build
 
 fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGRAFT_FUZZ=ON $(CMAKE_COMMON) >/dev/null

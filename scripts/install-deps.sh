@@ -11,6 +11,9 @@
 #   mcu        the Cortex-M cross compiler and newlib, for the no-malloc build
 #   agent      jansson, SQLite, libmosquitto, libmicrohttpd, and the Mosquitto
 #              broker that the agent's end-to-end tests start on loopback
+#   demo       Mosquitto's command-line clients (mosquitto_sub/_pub: what the
+#              broker sees, rules sent from outside) and jq, which writes the
+#              demo's broker config (`make demo-mqtt`, tests/e2e/demo_mqtt.sh)
 set -euo pipefail
 
 PKGS=(
@@ -22,6 +25,8 @@ PKGS=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
   # the gateway agent: config, kv state, MQTT, HTTP metrics; a real broker for tests
   libjansson-dev libsqlite3-dev libmosquitto-dev libmicrohttpd-dev mosquitto
+  # the demo over Mosquitto: a subscriber and a publisher at the broker, jq for its config
+  mosquitto-clients jq
   # the MQTT bridge's TLS test makes its CA and server certificate
   openssl
 )
