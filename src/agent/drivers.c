@@ -1,15 +1,27 @@
 /* drivers.c - the driver registry, periodic publication, and the shipped
  * drivers (simulated sources, CSV replay, log-file actuator).
  *
- * Data structures: the registry holds an array of entries (name, kind,
- * unit, ops, ctx, publication period and next due time, and a per-entry
- * mutex serialising the driver's calls). A mutex guards the array and the
- * error text; the publication thread sleeps on a condition variable that
- * drv_publish_stop signals. Shipped drivers keep their own small context
- * (a config, a walk cache, parsed CSV rows, a file descriptor).
+ * Data structures: the registry holds an array of entries (name, topic,
+ * kind, unit, ops, ctx, publication period and next due time, a count of
+ * calls in flight, and a per-entry mutex serialising the driver's calls).
+ * The registry mutex guards the array, every entry's refs, next_due and
+ * topic, and the error text; the publication thread sleeps on a condition
+ * variable that drv_publish_stop and new registrations signal. Shipped
+ * drivers keep their own small context (a config, a walk cache, parsed CSV
+ * rows, a file descriptor).
+ *
+ * Lifetime of an entry: a caller (module worker, publication thread) finds
+ * it under the registry mutex and takes a reference (refs++), calls the
+ * driver under the entry's own mutex, then drops the reference. Removal
+ * and replacement unlink the entry under the registry mutex, so no new
+ * caller can find it, then wait on `idle` until its refs reach zero, and
+ * only then destroy the context and free the entry, outside the lock. A
+ * caller therefore never touches freed memory, and after drv_remove
+ * returns the driver is never called again.
  *
  * Ownership and thread-safety: see drivers.h. */
 #include "drivers.h"
+#include "topic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,24 +36,27 @@
 
 typedef struct entry {
     char *name;
+    char *topic;                /* sensors: where readings go (under reg->mu); actuators NULL */
     drv_kind kind;
     uint32_t unit;
     const drv_ops *ops;
     void *ctx;
     unsigned period_ms;
-    int64_t next_due;           /* 0: publish at the first step */
-    pthread_mutex_t mu;
+    int64_t next_due;           /* under reg->mu; 0: publish at the first step */
+    unsigned refs;              /* under reg->mu: calls in flight holding the entry */
+    pthread_mutex_t mu;         /* serialises the driver's calls */
 } entry;
 
 struct drv_registry {
     drv_clock_fn clock;
     void *clock_ctx;
-    pthread_mutex_t mu;         /* guards entries, err, stopping */
+    pthread_mutex_t mu;         /* guards entries, count, refs, next_due, topics, err, stopping */
     entry **entries;
     size_t count;
     char err[512];
     pthread_t thread;
-    pthread_cond_t cv;
+    pthread_cond_t cv;          /* wakes the publication thread (CLOCK_MONOTONIC) */
+    pthread_cond_t idle;        /* an unlinked entry's last call in flight ended */
     bool running, stopping;
     bus *bus;
 };
@@ -113,40 +128,85 @@ drv_registry *drv_registry_new(drv_clock_fn clock, void *clock_ctx)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&reg->cv, &attr);
     pthread_condattr_destroy(&attr);
+    pthread_cond_init(&reg->idle, NULL);
     return reg;
+}
+
+/* Destroys an entry nobody can reach any more (unlinked, refs 0). */
+static void entry_free(entry *e)
+{
+    if (e->ops->destroy) e->ops->destroy(e->ctx);
+    pthread_mutex_destroy(&e->mu);
+    free(e->topic);
+    free(e->name);
+    free(e);
 }
 
 void drv_registry_free(drv_registry *reg)
 {
     if (!reg) return;
     drv_publish_stop(reg);
-    for (size_t i = 0; i < reg->count; i++) {
-        entry *e = reg->entries[i];
-        if (e->ops->destroy) e->ops->destroy(e->ctx);
-        pthread_mutex_destroy(&e->mu);
-        free(e->name);
-        free(e);
-    }
+    for (size_t i = 0; i < reg->count; i++) entry_free(reg->entries[i]);
     free(reg->entries);
+    pthread_cond_destroy(&reg->idle);
     pthread_cond_destroy(&reg->cv);
     pthread_mutex_destroy(&reg->mu);
     free(reg);
 }
 
-static entry *find(drv_registry *reg, const char *name)
+/* The index of name in reg->entries, or reg->count. Under reg->mu. */
+static size_t index_of(const drv_registry *reg, const char *name)
 {
-    entry *found = NULL;
+    size_t i = 0;
+    while (i < reg->count && strcmp(reg->entries[i]->name, name) != 0) i++;
+    return i;
+}
+
+/* Finds name and takes a reference on it (NULL: none). release() ends it. */
+static entry *acquire(drv_registry *reg, const char *name)
+{
     pthread_mutex_lock(&reg->mu);
-    for (size_t i = 0; i < reg->count && !found; i++)
-        if (strcmp(reg->entries[i]->name, name) == 0) found = reg->entries[i];
+    size_t i = index_of(reg, name);
+    entry *e = i < reg->count ? reg->entries[i] : NULL;
+    if (e) e->refs++;
     pthread_mutex_unlock(&reg->mu);
-    return found;
+    return e;
+}
+
+static void release(drv_registry *reg, entry *e)
+{
+    pthread_mutex_lock(&reg->mu);
+    if (--e->refs == 0) pthread_cond_broadcast(&reg->idle);
+    pthread_mutex_unlock(&reg->mu);
+}
+
+/* Called with reg->mu held, for an entry already unlinked: waits until the
+ * calls in flight on it have ended (they hold references), so the caller
+ * may free it once it has dropped the lock. */
+static void drain_refs(drv_registry *reg, entry *e)
+{
+    while (e->refs) pthread_cond_wait(&reg->idle, &reg->mu);
+}
+
+/* Unlinks entry i (order is not kept). Under reg->mu. */
+static void unlink_at(drv_registry *reg, size_t i)
+{
+    reg->entries[i] = reg->entries[--reg->count];
+}
+
+static drv_result check_topic(drv_registry *reg, const char *name, const char *topic)
+{
+    topic_result tr = topic_name_check(topic, strlen(topic));
+    if (tr == TOPIC_OK) return DRV_OK;
+    set_err(reg, "sensor '%s': topic '%.200s' is not a topic name: %s", name, topic, topic_strerror(tr));
+    return DRV_EINVAL;
 }
 
 drv_result drv_register(drv_registry *reg, const char *name, drv_kind kind, uint32_t unit,
                         const drv_ops *ops, void *ctx, unsigned publish_period_ms)
 {
     drv_result r = DRV_OK;
+    char *topic = NULL;
     if (!name || !*name || !ops || (kind == DRV_SENSOR ? !ops->read : !ops->write) ||
         (kind != DRV_SENSOR && kind != DRV_ACTUATOR)) {
         set_err(reg, "driver '%s': needs a name and a %s function", name ? name : "",
@@ -155,38 +215,153 @@ drv_result drv_register(drv_registry *reg, const char *name, drv_kind kind, uint
     } else if (kind == DRV_SENSOR && bus_topic_check(name, strlen(name)) != BUS_OK) {
         set_err(reg, "driver '%s': the name must be a valid topic level (no wildcards)", name);
         r = DRV_EINVAL;
-    } else if (find(reg, name)) {
-        set_err(reg, "driver '%s': already registered", name);
-        r = DRV_EEXIST;
     }
+    if (r == DRV_OK && kind == DRV_SENSOR && (topic = malloc(strlen(name) + sizeof "sensors/")) != NULL)
+        sprintf(topic, "sensors/%s", name);     /* the default; drv_set_topic changes it */
     entry *e = r == DRV_OK ? calloc(1, sizeof *e) : NULL;
-    if (r == DRV_OK && (!e || !(e->name = strdup(name)))) { free(e); e = NULL; r = DRV_ENOMEM; }
-    if (r == DRV_OK) {
-        pthread_mutex_lock(&reg->mu);
-        entry **grown = realloc(reg->entries, (reg->count + 1) * sizeof *grown);
-        if (grown) { reg->entries = grown; reg->entries[reg->count++] = e; }
-        pthread_mutex_unlock(&reg->mu);
-        if (!grown) { free(e->name); free(e); r = DRV_ENOMEM; }
+    if (r == DRV_OK && (!e || !(e->name = strdup(name)) || (kind == DRV_SENSOR && !topic))) {
+        if (e) free(e->name);
+        free(e);
+        free(topic);
+        e = NULL;
+        r = DRV_ENOMEM;
     }
     if (r != DRV_OK) {
         if (ops && ops->destroy) ops->destroy(ctx);
         return r;
     }
+    e->topic = topic;
     e->kind = kind;
     e->unit = unit;
     e->ops = ops;
     e->ctx = ctx;
     e->period_ms = kind == DRV_SENSOR ? publish_period_ms : 0;
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_lock(&reg->mu);
+    bool taken = index_of(reg, name) < reg->count;
+    entry **grown = taken ? NULL : realloc(reg->entries, (reg->count + 1) * sizeof *grown);
+    if (grown) {
+        reg->entries = grown;
+        reg->entries[reg->count++] = e;
+        pthread_cond_broadcast(&reg->cv);       /* the publisher: a new sensor is due now */
+    }
+    pthread_mutex_unlock(&reg->mu);
+    if (!grown) {
+        if (taken) set_err(reg, "driver '%s': already registered", name);
+        entry_free(e);                          /* destroys ctx, as promised */
+        return taken ? DRV_EEXIST : DRV_ENOMEM;
+    }
     return DRV_OK;
+}
+
+drv_result drv_set_topic(drv_registry *reg, const char *name, const char *topic)
+{
+    drv_result r = check_topic(reg, name, topic);
+    if (r != DRV_OK) return r;
+    char *copy = strdup(topic);
+    if (!copy) return DRV_ENOMEM;
+    pthread_mutex_lock(&reg->mu);
+    size_t i = index_of(reg, name);
+    entry *e = i < reg->count ? reg->entries[i] : NULL;
+    if (e && e->kind == DRV_SENSOR) {
+        char *old = e->topic;
+        e->topic = copy;                        /* the publisher copies it under this lock */
+        copy = old;
+    }
+    pthread_mutex_unlock(&reg->mu);
+    free(copy);
+    if (!e || e->kind != DRV_SENSOR) {
+        set_err(reg, "no sensor named '%s'", name);
+        return DRV_ENOENT;
+    }
+    return DRV_OK;
+}
+
+bool drv_topic(drv_registry *reg, const char *name, char *out, size_t cap)
+{
+    pthread_mutex_lock(&reg->mu);
+    size_t i = index_of(reg, name);
+    entry *e = i < reg->count ? reg->entries[i] : NULL;
+    bool ok = e && e->topic && strlen(e->topic) < cap;
+    if (ok) memcpy(out, e->topic, strlen(e->topic) + 1);
+    pthread_mutex_unlock(&reg->mu);
+    return ok;
+}
+
+drv_result drv_remove(drv_registry *reg, const char *name)
+{
+    pthread_mutex_lock(&reg->mu);
+    size_t i = index_of(reg, name);
+    entry *e = i < reg->count ? reg->entries[i] : NULL;
+    if (e) {
+        unlink_at(reg, i);
+        drain_refs(reg, e);
+    }
+    pthread_mutex_unlock(&reg->mu);
+    if (!e) {
+        set_err(reg, "no driver named '%s'", name);
+        return DRV_ENOENT;
+    }
+    entry_free(e);
+    return DRV_OK;
+}
+
+drv_result drv_move(drv_registry *dst, drv_registry *src, const char *name)
+{
+    pthread_mutex_lock(&src->mu);
+    size_t i = index_of(src, name);
+    entry *e = i < src->count ? src->entries[i] : NULL;
+    if (e) {
+        unlink_at(src, i);
+        drain_refs(src, e);
+    }
+    pthread_mutex_unlock(&src->mu);
+    if (!e) {
+        set_err(src, "no driver named '%s'", name);
+        return DRV_ENOENT;
+    }
+    e->next_due = 0;
+    pthread_mutex_lock(&dst->mu);
+    size_t j = index_of(dst, name);
+    entry *old = NULL;
+    entry **grown = NULL;
+    if (j < dst->count) {
+        old = dst->entries[j];
+        dst->entries[j] = e;                    /* one step: a caller finds the old or the new one */
+        drain_refs(dst, old);
+    } else if ((grown = realloc(dst->entries, (dst->count + 1) * sizeof *grown)) != NULL) {
+        dst->entries = grown;
+        dst->entries[dst->count++] = e;
+    }
+    if (old || grown) pthread_cond_broadcast(&dst->cv);
+    pthread_mutex_unlock(&dst->mu);
+    if (old) entry_free(old);
+    if (!old && !grown) {
+        set_err(dst, "driver '%s': out of memory", name);
+        entry_free(e);
+        return DRV_ENOMEM;
+    }
+    return DRV_OK;
+}
+
+size_t drv_count(drv_registry *reg)
+{
+    pthread_mutex_lock(&reg->mu);
+    size_t n = reg->count;
+    pthread_mutex_unlock(&reg->mu);
+    return n;
 }
 
 bool drv_has(drv_registry *reg, const char *name, drv_kind kind)
 {
-    entry *e = find(reg, name);
-    return e && e->kind == kind;
+    pthread_mutex_lock(&reg->mu);
+    size_t i = index_of(reg, name);
+    bool found = i < reg->count && reg->entries[i]->kind == kind;
+    pthread_mutex_unlock(&reg->mu);
+    return found;
 }
 
+/* Reads a sensor the caller holds a reference on. */
 static drv_result entry_read(drv_registry *reg, entry *e, int64_t now, drv_reading *out)
 {
     *out = (drv_reading){ now, 0.0, e->unit, 0 };
@@ -200,18 +375,22 @@ static drv_result entry_read(drv_registry *reg, entry *e, int64_t now, drv_readi
 
 drv_result drv_read(drv_registry *reg, const char *name, drv_reading *out)
 {
-    entry *e = find(reg, name);
+    entry *e = acquire(reg, name);
     if (!e || e->kind != DRV_SENSOR) {
+        if (e) release(reg, e);
         set_err(reg, "no sensor named '%s'", name);
         return DRV_ENOENT;
     }
-    return entry_read(reg, e, reg->clock(reg->clock_ctx), out);
+    drv_result r = entry_read(reg, e, reg->clock(reg->clock_ctx), out);
+    release(reg, e);
+    return r;
 }
 
 drv_result drv_write(drv_registry *reg, const char *name, double value)
 {
-    entry *e = find(reg, name);
+    entry *e = acquire(reg, name);
     if (!e || e->kind != DRV_ACTUATOR) {
+        if (e) release(reg, e);
         set_err(reg, "no actuator named '%s'", name);
         return DRV_ENOENT;
     }
@@ -219,34 +398,47 @@ drv_result drv_write(drv_registry *reg, const char *name, double value)
     int rc = e->ops->write(e->ctx, reg->clock(reg->clock_ctx), value);
     pthread_mutex_unlock(&e->mu);
     if (rc != DRV_OK) set_err(reg, "actuator '%s': write failed (%d)", e->name, rc);
+    release(reg, e);
     return (drv_result)rc;
 }
 
 /* ---- periodic publication ------------------------------------------------- */
 
+/* One sensor due now: the entry (referenced) and its topic at that time. */
+typedef struct due_item { entry *e; char *topic; } due_item;
+
 size_t drv_publish_due(drv_registry *reg, bus *b)
 {
     int64_t now = reg->clock(reg->clock_ctx);
-    size_t published = 0;
+    size_t published = 0, n = 0;
+    /* Under the lock: pick the due sensors, advance their schedule, take a
+     * reference and copy the topic; then read and publish without it. */
     pthread_mutex_lock(&reg->mu);
-    size_t count = reg->count;
-    pthread_mutex_unlock(&reg->mu);
-    for (size_t i = 0; i < count; i++) {
-        pthread_mutex_lock(&reg->mu);
+    due_item *list = reg->count ? malloc(reg->count * sizeof *list) : NULL;
+    for (size_t i = 0; list && i < reg->count; i++) {
         entry *e = reg->entries[i];
-        pthread_mutex_unlock(&reg->mu);
         if (!e->period_ms || (e->next_due && now < e->next_due)) continue;
+        char *topic = strdup(e->topic);
+        if (!topic) break;
         int64_t period = (int64_t)e->period_ms * 1000000;
         e->next_due = e->next_due && now - e->next_due < period ? e->next_due + period : now + period;
-        drv_reading r;
-        if (entry_read(reg, e, now, &r) != DRV_OK) continue;
-        uint8_t wire[DRV_READING_SIZE];
-        drv_reading_encode(&r, wire);
-        char topic[300];
-        snprintf(topic, sizeof topic, "sensors/%s", e->name);
-        if (bus_publish(b, NULL, e->name, topic, wire, sizeof wire, r.timestamp_ns, NULL) == BUS_OK)
-            published++;
+        e->refs++;
+        list[n++] = (due_item){ e, topic };
     }
+    pthread_mutex_unlock(&reg->mu);
+    for (size_t i = 0; i < n; i++) {
+        entry *e = list[i].e;
+        drv_reading r;
+        if (entry_read(reg, e, now, &r) == DRV_OK) {
+            uint8_t wire[DRV_READING_SIZE];
+            drv_reading_encode(&r, wire);
+            if (bus_publish(b, NULL, e->name, list[i].topic, wire, sizeof wire, r.timestamp_ns, NULL) == BUS_OK)
+                published++;
+        }
+        free(list[i].topic);
+        release(reg, e);
+    }
+    free(list);
     return published;
 }
 
@@ -259,7 +451,8 @@ static void *publish_main(void *arg)
         drv_publish_due(reg, reg->bus);
         pthread_mutex_lock(&reg->mu);
         /* Sleep until the earliest due time (in the registry's clock), at
-         * most 100 ms so that a clock step is noticed. */
+         * most 100 ms so that a clock step is noticed. A registration or a
+         * replacement wakes it early: the new sensor is due at once. */
         int64_t now = reg->clock(reg->clock_ctx), wait = 100000000;
         for (size_t i = 0; i < reg->count; i++) {
             entry *e = reg->entries[i];

@@ -3,8 +3,8 @@
  * A driver is a vtable (drv_ops) and a context pointer registered by the
  * embedder under a unique name in a drv_registry. Modules reach drivers by
  * name through the host API (sensor_read, actuator_write); a sensor may also
- * be published periodically on `sensors/<name>` through the bus as the
- * 24-byte reading of docs/host-api.md. docs/drivers.md shows how to write a
+ * be published periodically through the bus as the 24-byte reading of
+ * docs/host-api.md, on `sensors/<name>` or the topic drv_set_topic gives. docs/drivers.md shows how to write a
  * driver for real hardware.
  *
  * Shipped drivers: simulated sources (sine, random walk, step, noise; all
@@ -22,7 +22,12 @@
  *
  * Thread-safety: reads and writes may come from any thread; each driver's
  * calls are serialised by its own mutex, so drivers need no locking of
- * their own. Register drivers before starting publication. */
+ * their own. Drivers may be registered, replaced (drv_move) and removed
+ * (drv_remove) at any time, also while module workers read and the
+ * publication thread runs: a call in flight holds a reference on its
+ * driver, and removal or replacement waits for those calls to end before
+ * it destroys the context (docs/drivers.md, "Changing drivers at run
+ * time"). A driver's own functions must not call back into its registry. */
 #ifndef GRAFT_AGENT_DRIVERS_H
 #define GRAFT_AGENT_DRIVERS_H
 
@@ -76,9 +81,30 @@ void drv_registry_free(drv_registry *reg);     /* stops publication first */
 const char *drv_errmsg(const drv_registry *reg);
 
 /* Registers name (copied). publish_period_ms > 0 (sensors only) publishes
- * readings on sensors/<name>. ops must outlive the registry. */
+ * readings on sensors/<name> (drv_set_topic changes it). ops must outlive
+ * the registry. DRV_EEXIST when name is taken. */
 drv_result drv_register(drv_registry *reg, const char *name, drv_kind kind, uint32_t unit,
                         const drv_ops *ops, void *ctx, unsigned publish_period_ms);
+/* Sets the topic sensor `name` is published on: an MQTT topic name (no
+ * wildcards; src/hostapi/topic.c). DRV_EINVAL for a bad topic, DRV_ENOENT
+ * when there is no such sensor. Takes effect at its next publication. */
+drv_result drv_set_topic(drv_registry *reg, const char *name, const char *topic);
+/* Copies sensor name's topic into out; false when there is no such sensor
+ * or cap is too small. */
+bool drv_topic(drv_registry *reg, const char *name, char *out, size_t cap);
+/* Unregisters name: new calls get DRV_ENOENT at once; the calls in flight
+ * on it finish first, then its context is destroyed, so after this returns
+ * the driver is never called again. DRV_ENOENT when absent. */
+drv_result drv_remove(drv_registry *reg, const char *name);
+/* Moves driver name from src into dst (a staging registry with no
+ * publication, built with drv_add_* / drv_set_topic), replacing dst's
+ * driver of that name if any in one step: a concurrent caller finds the
+ * old driver or the new one, never none. The replaced driver is destroyed
+ * once its calls in flight have ended. The moved sensor is published at
+ * dst's next publication step, then every period. DRV_ENOENT when src has
+ * no such driver; DRV_ENOMEM (the driver is destroyed). */
+drv_result drv_move(drv_registry *dst, drv_registry *src, const char *name);
+size_t drv_count(drv_registry *reg);
 bool drv_has(drv_registry *reg, const char *name, drv_kind kind);
 drv_result drv_read(drv_registry *reg, const char *name, drv_reading *out);
 drv_result drv_write(drv_registry *reg, const char *name, double value);
