@@ -45,9 +45,9 @@
  * expects them (stack height of the first argument). Interpreter frames are
  * kept on an explicit frame stack, never on the native stack.
  *
- * Checks: `loop_check` (`loop_poll` in unmetered code, which has no fuel
- * charges) heads every loop, so it runs on loop entry and on
- * every back-edge; it and every call test the store's interrupt flag.
+ * Checks: every branch to a loop head (offset T <= 0: each back-edge) and
+ * every call test the store's interrupt flag. `loop_check n` heads every
+ * loop of metered code and charges the loop body's first block.
  * Fuel: `fuel n` heads every other basic block and `loop_check n` carries
  * the loop body's count; n is the block's WebAssembly instruction count
  * (docs/engine.md, "Fuel"). */

@@ -211,7 +211,7 @@ static int iop_traps(gr_iop op)
     _Static_assert(GR_IOP_i64_store32 - GR_IOP_i32_load == 22, "memory rows are contiguous");
     if (op >= GR_IOP_i32_load && op <= GR_IOP_i64_store32) return 1;
     switch (op) {
-    case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_loop_poll: case GR_IOP_fuel:
+    case GR_IOP_unreachable: case GR_IOP_loop_check: case GR_IOP_fuel: case GR_IOP_br_table:
     case GR_IOP_call: case GR_IOP_call_indirect:
     case GR_IOP_return_call: case GR_IOP_return_call_indirect:
     case GR_IOP_table_get: case GR_IOP_table_set: case GR_IOP_table_fill: case GR_IOP_table_copy:
@@ -239,6 +239,22 @@ graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *ope
     if (op == GR_IOP_copy && graft__cc_fuse_copy(c, operands[0], operands[1], &rc)) return rc;
 #endif
     return emit_raw(c, op, iop_traps(op), n, operands);
+}
+
+void graft__cc_drop_last(gr_cc *c)
+{
+    c->nwords = c->last_pc;
+    c->last_d = c->prev_d;
+    c->last_pc = c->prev_pc;
+    c->last_op = c->prev_op;
+    c->prev_d = GR_NONE;
+}
+
+/* A branch to a loop head: it tests the interrupt flag (interp.c, JUMP),
+ * so it may trap and gets a pcmap entry. br_table always has one. */
+graft_result graft__cc_emit_backward(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands)
+{
+    return emit_raw(c, op, 1, n, operands);
 }
 
 /* Emit an instruction whose first operand is a destination slot written
@@ -404,6 +420,9 @@ static graft_result read_locals(gr_cc *c)
         total += count;
     }
     c->nlocals = (uint32_t)total;
+    /* Declared locals start at zero (bits param_slots .. min(nlocals, 64)). */
+    uint32_t p = c->type->param_slots, n = c->nlocals < 64 ? c->nlocals : 64;
+    c->zero_locals = p < n ? (n == 64 ? ~0ull : (1ull << n) - 1) & ~((1ull << p) - 1) : 0;
     return rc;
 }
 
@@ -546,6 +565,19 @@ static graft_result write_local(gr_cc *c, const gr_ventry *v, uint32_t x)
     return graft__cc_emit(c, GR_IOP_copy, 2, (uint32_t[]){x, v->slot});
 }
 
+/* Is v the constant zero the last instruction just made, about to be
+ * written into local x, which still holds its entry zero and has no alias
+ * on the stack? Then the constant and the write can both go. */
+static int rewrites_zero(const gr_cc *c, const gr_ventry *v, uint32_t x)
+{
+    if (c->last_d == GR_NONE || v->slot < c->nlocals || c->words[c->last_d] != v->slot)
+        return 0;
+    if (c->use_alias && c->alias_head[x] != GR_NONE) return 0;
+    const uint32_t *w = &c->words[c->last_d];
+    if (c->last_op == GR_IOP_const32) return w[1] == 0;
+    return c->last_op == GR_IOP_const64 && w[1] == 0 && w[2] == 0;
+}
+
 static graft_result compile_local(gr_cc *c, gr_wasm_op op)
 {
     uint32_t x = 0;
@@ -563,6 +595,14 @@ static graft_result compile_local(gr_cc *c, gr_wasm_op op)
     }
     rc = graft__cc_pop(c, t, &v);
     if (rc != GRAFT_OK) return rc;
+    if (gr_live(c) && x < 64 && (c->zero_locals >> x & 1)) {
+        if (rewrites_zero(c, &v, x)) {
+            graft__cc_drop_last(c);   /* the constant: x holds that zero already */
+            v.slot = x;
+        } else {
+            c->zero_locals &= ~(1ull << x);
+        }
+    }
     if (gr_live(c)) {
         if (c->use_alias && c->alias_head[x] != GR_NONE)
             rc = c->last_d != GR_NONE && v.slot >= c->nlocals && c->words[c->last_d] == v.slot

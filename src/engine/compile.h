@@ -112,6 +112,9 @@ typedef struct gr_cc {
     gr_iop last_op;           /* and its internal opcode */
     uint32_t prev_d, prev_pc; /* last_d, last_pc and last_op of the instruction */
     gr_iop prev_op;           /* before the last (compile_fuse.c drops the last) */
+    uint64_t zero_locals;     /* bit x: declared local x (< 64) still holds the
+                                 zero it had on entry: no write to it yet, and no
+                                 label (else, end, loop) crossed since the start */
     uint32_t fuel_at;         /* word index of the count operand of the charge
                                  (fuel or loop_check) heading the current basic
                                  block: every live WebAssembly instruction adds 1 */
@@ -176,13 +179,18 @@ graft_result graft__cc_materialize_top(gr_cc *c, uint32_t n);
 
 graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands);
 graft_result graft__cc_emit_def(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands);
+/* Remove the last instruction: the one before it becomes the last again
+ * (and may be retargeted or fused); the one before that is no longer known. */
+void graft__cc_drop_last(gr_cc *c);
+/* A branch to a loop head, which tests the interrupt flag: with a pcmap entry. */
+graft_result graft__cc_emit_backward(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *operands);
 void graft__cc_patch(gr_cc *c, uint32_t fixup, uint32_t target);
 graft_result graft__cc_add_fixup(gr_cc *c, uint32_t word, uint32_t base, uint32_t *chain);
 /* Start a basic block here: emit `fuel 0` and count into it (docs/engine.md,
  * "Fuel"). Called at every label that a branch can reach and after every
  * conditional branch; a loop's loop_check heads its block itself. In an
- * unmetered module (m->unmetered) nothing is emitted or counted, and loops
- * start with `loop_poll`, the interrupt check alone. */
+ * unmetered module (m->unmetered) nothing is emitted or counted, and a
+ * loop head is a bare label (its back-edges test the interrupt flag). */
 graft_result graft__cc_start_block(gr_cc *c);
 
 /* ---- compile_fuse.c: fused instructions (ops.def, GR_FUSED) ------------- */

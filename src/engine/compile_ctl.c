@@ -150,9 +150,13 @@ static graft_result emit_jump(gr_cc *c, gr_ctl *f, uint32_t cond)
     gr_cond k = {GR_IOP_br, 0, {0}};
     if (cond != GR_NONE) cond_branch(c, cond, 1, &k);
     uint32_t start = c->nwords;
-    k.ops[k.n] = f->kind == GR_CTL_LOOP ? f->head_pc - start : 0;
+    if (f->kind == GR_CTL_LOOP) {
+        k.ops[k.n] = f->head_pc - start;
+        return graft__cc_emit_backward(c, k.op, k.n + 1, k.ops);
+    }
+    k.ops[k.n] = 0;
     graft_result rc = graft__cc_emit(c, k.op, k.n + 1, k.ops);
-    if (rc != GRAFT_OK || f->kind == GR_CTL_LOOP) return rc;
+    if (rc != GRAFT_OK) return rc;
     return graft__cc_add_fixup(c, c->nwords - 1, start, &f->fixups);
 }
 
@@ -200,9 +204,11 @@ static graft_result compile_block(gr_cc *c, gr_wasm_op op)
     gr_ctl *top = &c->ctls[c->nctls - 1];
     if (f.kind == GR_CTL_LOOP) {
         /* The loop_check heads the body's first block and carries its fuel;
-         * an unmetered module, where nothing counts, has loop_poll instead. */
+         * an unmetered module, where nothing counts, has nothing there: the
+         * head is only a label. The back-edges test the interrupt flag. */
         top->head_pc = c->nwords;
-        if (c->m->unmetered) return graft__cc_emit(c, GR_IOP_loop_poll, 0, NULL);
+        c->zero_locals = 0;   /* the back-edges bring writes */
+        if (c->m->unmetered) return graft__cc_start_block(c);
         rc = graft__cc_emit(c, GR_IOP_loop_check, 1, NULL);
         c->fuel_at = c->nwords - 1;
         return rc;
@@ -249,6 +255,7 @@ static graft_result compile_else(gr_cc *c)
     f->unreachable = 0;
     c->last_d = GR_NONE;
     c->last_op = GR_IOP_COUNT_;   /* a label */
+    c->zero_locals = 0;           /* paths merge here */
     if (gr_live(c)) {
         rc = graft__cc_start_block(c);   /* the else-branch, reached by br_unless */
         if (rc != GRAFT_OK) return rc;
@@ -288,6 +295,7 @@ static graft_result compile_end(gr_cc *c)
     c->nctls--;
     c->last_d = GR_NONE;
     c->last_op = GR_IOP_COUNT_;   /* a label */
+    c->zero_locals = 0;           /* paths merge here */
     if (c->nctls == 0) return GRAFT_OK;
     if (new_block && gr_live(c)) {
         rc = graft__cc_start_block(c);
@@ -348,6 +356,7 @@ static graft_result compile_br_if(gr_cc *c)
             if (rc != GRAFT_OK) return rc;
             graft__cc_patch(c, skip, c->nwords);
             c->last_op = GR_IOP_COUNT_;   /* a label */
+    c->zero_locals = 0;           /* paths merge here */
         }
         /* The fall-through is a new basic block. */
         return rc == GRAFT_OK ? graft__cc_start_block(c) : rc;

@@ -106,21 +106,10 @@ static gr_iop imm_form(gr_iop op, uint32_t *k)
     }
 }
 
-/* Remove the last instruction: the one before it becomes the last again
- * (and may itself be fused); the one before that is no longer known. */
-static void drop_last(gr_cc *c)
-{
-    c->nwords = c->last_pc;
-    c->last_d = c->prev_d;
-    c->last_pc = c->prev_pc;
-    c->last_op = c->prev_op;
-    c->prev_d = GR_NONE;
-}
-
 /* Drop the last instruction (a constant) and emit `op d a k` instead. */
 static graft_result replace_last(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t k)
 {
-    drop_last(c);
+    graft__cc_drop_last(c);
     return graft__cc_emit_def(c, op, 3, (uint32_t[]){d, a, k});
 }
 
@@ -239,7 +228,7 @@ int graft__cc_fuse_cond(gr_cc *c, uint32_t slot, int when, gr_cond *out)
         if (!when) op = negate(op, &y);
         if (op == GR_IOP_COUNT_ || !branch_form(op, x, y, out)) return 0;
     }
-    drop_last(c);
+    graft__cc_drop_last(c);
     c->last_d = GR_NONE;
     return 1;
 }
@@ -259,11 +248,11 @@ int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t of
         c->words[c->last_d] != a)
         return 0;
     uint32_t x = c->words[c->last_d + 1], k = c->words[c->last_d + 2];
-    drop_last(c);
+    graft__cc_drop_last(c);
     if (f == GR_IOP_i32_load_ai && c->last_d != GR_NONE && c->last_op == GR_IOP_i32_shl_imm &&
         x >= c->nlocals && c->words[c->last_d] == x) {
         uint32_t y = c->words[c->last_d + 1], s = c->words[c->last_d + 2];
-        drop_last(c);
+        graft__cc_drop_last(c);
         *rc = graft__cc_emit_def(c, GR_IOP_i32_load_sai, 5, (uint32_t[]){d, y, s, k, off});
         return 1;
     }
@@ -291,7 +280,7 @@ int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc)
     memcpy(w, &c->words[c->last_pc + 1], n * sizeof *w);
     w[n] = d;
     w[n + 1] = s;
-    drop_last(c);
+    graft__cc_drop_last(c);
     *rc = graft__cc_emit(c, f, n + 2, w);
     return 1;
 }

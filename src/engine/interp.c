@@ -45,8 +45,8 @@
  * and size. The memory cache is reloaded after memory.grow, after host
  * calls, and whenever the running instance changes (also on return), so a
  * return to the same instance keeps it: any grow since was reloaded where
- * it happened. Only `loop_check`, `loop_poll` and calls test
- * the interrupt flag. Handlers are small, do not call functions on the hot paths, and
+ * it happened. Only backward branches (a loop's back-edge: offset T <= 0)
+ * and calls test the interrupt flag. Handlers are small, do not call functions on the hot paths, and
  * trap by jumping to one shared exit with a trap code. */
 #include "runtime.h"
 
@@ -175,17 +175,28 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
         pc += 6;                                                               \
         NEXT();                                                                \
     }
+/* Take a branch of off words. A backward one (off <= 0: to a loop head;
+ * 0 is `loop br 0 end`) tests the interrupt flag first, so every loop
+ * iteration does, and an interrupted one traps at the branch. */
+#define JUMP(off)                                                              \
+    do {                                                                       \
+        int32_t off_ = (int32_t)(off);                                         \
+        if (off_ <= 0 && INTERRUPT_PENDING(s)) goto trap_interrupt;            \
+        pc += off_;                                                            \
+    } while (0)
 /* Compare and branch "a b T" and "a i T": jump when expr holds. */
 #define BR_CMP(name, T, in, expr)                                              \
     OP(name) {                                                                 \
         T x = S(1).in, y = S(2).in;                                            \
-        pc += (expr) ? (int32_t)W(3) : 4;                                      \
+        if (expr) JUMP(W(3));                                                  \
+        else pc += 4;                                                          \
         NEXT();                                                                \
     }
 #define BR_CMP_IMM(name, T, in, expr)                                          \
     OP(name) {                                                                 \
         T x = S(1).in, y = (T)W(2);                                            \
-        pc += (expr) ? (int32_t)W(3) : 4;                                      \
+        if (expr) JUMP(W(3));                                                  \
+        else pc += 4;                                                          \
         NEXT();                                                                \
     }
 /* Trapping float-to-int truncation [spec 4.3.3 trunc]: NaN is an invalid
@@ -464,14 +475,8 @@ dispatch:
         goto trap;
     }
     OP(loop_check) {
-        if (INTERRUPT_PENDING(s)) goto trap_interrupt;
         CHARGE(W(1));
         pc += 2;
-        NEXT();
-    }
-    OP(loop_poll) {
-        if (INTERRUPT_PENDING(s)) goto trap_interrupt;
-        pc += 1;
         NEXT();
     }
     OP(fuel) {
@@ -480,20 +485,22 @@ dispatch:
         NEXT();
     }
     OP(br) {
-        pc += (int32_t)W(1);
+        JUMP(W(1));
         NEXT();
     }
     OP(br_if) {
-        pc += S(1).i32 ? (int32_t)W(2) : 3;
+        if (S(1).i32) JUMP(W(2));
+        else pc += 3;
         NEXT();
     }
     OP(br_unless) {
-        pc += S(1).i32 ? 3 : (int32_t)W(2);
+        if (!S(1).i32) JUMP(W(2));
+        else pc += 3;
         NEXT();
     }
     OP(br_table) {
         uint32_t i = S(1).u32, n = W(2);
-        pc += (int32_t)W(3 + (i < n ? i : n));
+        JUMP(W(3 + (i < n ? i : n)));
         NEXT();
     }
     OP(copy) {

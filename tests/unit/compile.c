@@ -210,6 +210,20 @@ static void test_golden_locals(void)
                           "2: const64 0, 0x7\n"
                           "6: ret1 0\n");
     CHECK_EQ_INT(t.defs[0].code->frame_slots, 2);
+
+    /* A declared local still holding its entry zero: `local.set 1
+     * (i32.const 0)` emits nothing. A parameter, and the same write inside
+     * a loop (after a label), are kept. */
+    reset();
+    ty = add_type("\x7f", "\x7f");
+    FUNC(ty, 0x01, 0x01, 0x7f, 0x41, 0x00, 0x21, 0x01, 0x41, 0x00, 0x21, 0x00, 0x03, 0x40, 0x41,
+         0x00, 0x21, 0x01, 0x0b, 0x20, 0x01, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: fuel 5\n"
+                          "2: const32 0, 0\n"
+                          "5: loop_check 5\n"
+                          "7: const32 1, 0\n"
+                          "10: ret1 1\n");
 }
 
 static void test_golden_blocks(void)
@@ -253,9 +267,14 @@ static void test_golden_loop_if(void)
                           "16: ret0\n");
 #endif
     const gr_code *c = t.defs[0].code;
-    CHECK_EQ_INT(c->npcmap, 3);   /* fuel, loop_check, fuel */
+    CHECK_EQ_INT(c->npcmap, 4);   /* fuel, loop_check, br_if (a back-edge), fuel */
     CHECK_EQ_U64(graft__code_wasm_offset(c, 2), t.defs[0].body_offset + 1);
     CHECK_EQ_U64(graft__code_wasm_offset(c, 7), t.defs[0].body_offset + 1);
+#ifdef GR_WITH_FUSED
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 8), t.defs[0].body_offset + 10);   /* br_if */
+#else
+    CHECK_EQ_U64(graft__code_wasm_offset(c, 11), t.defs[0].body_offset + 10);
+#endif
 
     /* if (result i32) i32.const 1 else local.get 0 end */
     reset();

@@ -992,7 +992,7 @@ static void test_interrupt(void)
     atomic_store(&f->s.interrupt, 1);
     CHECK(trapped(f, fx_call(f, 0, NULL, 0, NULL), GRAFT_E_TRAP_INTERRUPTED));
     CHECK_EQ_INT(atomic_load(&f->s.interrupt), 0);
-    CHECK(f->s.frames[0].pc == f->codes[0].words + loop);
+    CHECK(f->s.frames[0].pc == f->codes[0].words + br);   /* the back-edge */
 
     /* At a call, before the callee's frame exists. */
     a = &f->code_words[1];
