@@ -12,7 +12,10 @@
  * start its worker. A module that fails to load is logged and not run; the
  * others run.
  *
- * Reload: modules are matched by name. Same fingerprint: kept untouched.
+ * Reload (docs/agent.md, "Reload"): drivers first (drivers_apply), then
+ * modules, then the agent, broker and http sections, each logging one line
+ * when it changed; state_dir and the kv commit window stay as started.
+ * Modules are matched by name. Same fingerprint: kept untouched.
  * New name: added. Missing or disabled: removed (its worker drains its
  * inbox, kv is committed). Changed: replaced by stopping the old instance
  * after the new one is prepared (loaded and checked), then launching the
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -239,13 +243,21 @@ static void mod_retire(agent *ag, agent_mod *mod)
     mod_free(mod);
 }
 
-static bool add_driver(agent *ag, const config_driver *d, int64_t t0, char *err, size_t cap)
+/* ---- drivers ----------------------------------------------------------------
+ * The registry (ag->drivers) lives as long as the agent; reload changes its
+ * entries in place. ag->drvs records what each running driver was built
+ * from, so a reload can tell unchanged drivers (kept, state and all) from
+ * changed ones (rebuilt in a staging registry, then swapped in with
+ * drv_move) and removed ones (drv_remove). */
+
+/* Builds driver d into reg (the agent's or a staging registry). */
+static bool driver_build(drv_registry *reg, const config_driver *d, int64_t t0, char *err, size_t cap)
 {
     drv_result r;
     if (d->kind == CONFIG_DRIVER_LOG_ACTUATOR) {
-        r = drv_add_log_actuator(ag->drivers, d->name, d->unit, d->file);
+        r = drv_add_log_actuator(reg, d->name, d->unit, d->file);
     } else if (d->kind == CONFIG_DRIVER_CSV) {
-        r = drv_add_csv(ag->drivers, d->name, d->unit, d->file, d->loop, 0, d->interval_ms);
+        r = drv_add_csv(reg, d->name, d->unit, d->file, d->loop, 0, d->interval_ms);
     } else {
         drv_sim_config sc = { .seed = d->seed, .t0_ns = t0, .sample_period_ms = d->interval_ms };
         switch (d->kind) {
@@ -267,34 +279,185 @@ static bool add_driver(agent *ag, const config_driver *d, int64_t t0, char *err,
             sc.offset = d->mean, sc.amplitude = d->stddev;
             break;
         }
-        r = drv_add_sim(ag->drivers, d->name, d->unit, &sc, d->interval_ms);
+        r = drv_add_sim(reg, d->name, d->unit, &sc, d->interval_ms);
     }
+    if (r == DRV_OK && !d->actuator) r = drv_set_topic(reg, d->name, d->topic);
     if (r != DRV_OK) {
-        snprintf(err, cap, "driver %s: %s", d->name, drv_errmsg(ag->drivers));
+        snprintf(err, cap, "driver %s: %s", d->name, drv_errmsg(reg));
         return false;
     }
-    char want[IOT_NAME_MAX + 16];
-    snprintf(want, sizeof want, "sensors/%s", d->name);
-    if (!d->actuator && d->topic[0] && strcmp(d->topic, want) != 0)
-        alog(ag->log, ALOG_WARN, d->name, "driver topic '%s' is not supported yet: readings go to %s", d->topic, want);
     return true;
 }
 
-/* Refuses a set of modules whose pipeline has a cycle. */
-static bool check_cycles(agent_mod *const *mods, size_t n, char *err, size_t cap)
+/* A CSV input's identity (mtime, size): editing the file changes the driver. */
+static void driver_stamp(const config_driver *d, char *out, size_t cap)
 {
-    bus_node *nodes = calloc(n ? n : 1, sizeof *nodes);
+    struct stat st;
+    out[0] = '\0';
+    if (d->kind == CONFIG_DRIVER_CSV && stat(d->file, &st) == 0)
+        snprintf(out, cap, "%lld.%09ld/%lld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                 (long long)st.st_size);
+}
+
+/* Appends key to a ", "-separated list when differs; counts it in *n. */
+static void note_key(jbuf *b, size_t *n, bool differs, const char *key)
+{
+    if (!differs) return;
+    jb_raw(b, "%s%s", *n ? ", " : "", key);
+    (*n)++;
+}
+
+static const struct { const char *key; size_t off; } driver_numbers[] = {
+    { "amplitude", offsetof(config_driver, amplitude) }, { "offset", offsetof(config_driver, offset) },
+    { "period_s", offsetof(config_driver, period_s) },   { "start", offsetof(config_driver, start) },
+    { "step", offsetof(config_driver, step) },           { "min", offsetof(config_driver, min) },
+    { "max", offsetof(config_driver, max) },             { "low", offsetof(config_driver, low) },
+    { "high", offsetof(config_driver, high) },           { "mean", offsetof(config_driver, mean) },
+    { "stddev", offsetof(config_driver, stddev) },
+};
+
+/* Lists in b the config keys in which two drivers differ; 0: the same. */
+static size_t driver_diff(const agent_driver *a, const agent_driver *b, jbuf *out)
+{
+    const config_driver *x = &a->cfg, *y = &b->cfg;
+    size_t n = 0;
+    note_key(out, &n, x->kind != y->kind, "kind");
+    note_key(out, &n, strcmp(x->topic, y->topic) != 0, "topic");
+    note_key(out, &n, x->interval_ms != y->interval_ms, "interval_ms");
+    note_key(out, &n, x->unit != y->unit, "unit");
+    note_key(out, &n, x->seed != y->seed, "seed");
+    for (size_t i = 0; i < sizeof driver_numbers / sizeof driver_numbers[0]; i++) {
+        double u, v;
+        memcpy(&u, (const char *)x + driver_numbers[i].off, sizeof u);
+        memcpy(&v, (const char *)y + driver_numbers[i].off, sizeof v);
+        note_key(out, &n, u != v, driver_numbers[i].key);
+    }
+    note_key(out, &n, strcmp(x->file, y->file) != 0, "file");
+    note_key(out, &n, strcmp(x->file, y->file) == 0 && strcmp(a->stamp, b->stamp) != 0, "file contents");
+    note_key(out, &n, x->loop != y->loop, "loop");
+    return n;
+}
+
+static const agent_driver *find_driver(const agent_driver *list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].cfg.name, name) == 0) return &list[i];
+    return NULL;
+}
+
+/* Brings ag->drivers to cfg's drivers: unchanged ones are kept untouched
+ * (a CSV replay goes on, a simulated source keeps its t0); a change of
+ * topic alone is applied in place (drv_set_topic); any other change
+ * rebuilds the driver in a staging registry and swaps it in (drv_move); a
+ * new one is built and moved in; a missing one is removed (drv_remove).
+ * strict (at start): a driver that cannot be built fails the whole start.
+ * Otherwise it is logged and skipped, and its running version, if any,
+ * stays. Logs one line saying what changed (not at start). Main thread. */
+static bool drivers_apply(agent *ag, const config *cfg, bool strict, char *err, size_t cap)
+{
+    size_t n = cfg->ndrivers, count = 0;
+    agent_driver *next = calloc(n ? n : 1, sizeof *next);
+    bool *fresh = calloc(n ? n : 1, sizeof *fresh), ok = true;
+    drv_registry *staging = drv_registry_new(NULL, NULL);
+    if (!next || !fresh || !staging) {
+        free(next);
+        free(fresh);
+        drv_registry_free(staging);
+        snprintf(err, cap, "drivers: out of memory");
+        return false;
+    }
+    char added[1024], changed[2048], removed[1024];
+    jbuf ja, jc, jr;
+    jb_init(&ja, added, sizeof added);
+    jb_init(&jc, changed, sizeof changed);
+    jb_init(&jr, removed, sizeof removed);
+    size_t na = 0, nc = 0, nr = 0;
+    int64_t t0 = agent_wall_ns();
+    for (size_t i = 0; i < n && ok; i++) {
+        const config_driver *d = &cfg->drivers[i];
+        agent_driver want = { .cfg = *d };
+        driver_stamp(d, want.stamp, sizeof want.stamp);
+        const agent_driver *old = find_driver(ag->drvs, ag->ndrvs, d->name);
+        char keys[512];
+        jbuf jk;
+        jb_init(&jk, keys, sizeof keys);
+        size_t diffs = old ? driver_diff(old, &want, &jk) : 0;
+        if (old && diffs == 0) { next[i] = *old; continue; }
+        if (old && diffs == 1 && strcmp(old->cfg.topic, d->topic) != 0 && !d->actuator &&
+            drv_set_topic(ag->drivers, d->name, d->topic) == DRV_OK) {
+            next[i] = want;
+            jb_raw(&jc, "%s%s (topic %s -> %s)", nc++ ? ", " : "", d->name, old->cfg.topic, d->topic);
+            continue;
+        }
+        char why[1024];
+        if (!driver_build(staging, d, t0, why, sizeof why)) {
+            if (strict) { snprintf(err, cap, "%s", why); ok = false; break; }
+            alog(ag->log, ALOG_ERROR, d->name, "reload: %s; %s", why,
+                 old ? "the running version stays" : "not added");
+            if (old) next[i] = *old;
+            continue;
+        }
+        next[i] = want;
+        fresh[i] = true;
+        if (old) jb_raw(&jc, "%s%s (%s)", nc++ ? ", " : "", d->name, keys);
+        else jb_raw(&ja, "%s%s", na++ ? ", " : "", d->name);
+    }
+    for (size_t i = 0; i < ag->ndrvs && ok; i++) {
+        const char *name = ag->drvs[i].cfg.name;
+        if (find_driver(next, n, name)) continue;
+        drv_remove(ag->drivers, name);
+        jb_raw(&jr, "%s%s", nr++ ? ", " : "", name);
+    }
+    for (size_t i = 0; i < n && ok; i++) {
+        if (!fresh[i]) continue;
+        if (drv_move(ag->drivers, staging, next[i].cfg.name) != DRV_OK) {
+            alog(ag->log, ALOG_ERROR, next[i].cfg.name, "reload: driver %s: %s", next[i].cfg.name,
+                 drv_errmsg(ag->drivers));
+            next[i].cfg.name[0] = '\0';
+        }
+    }
+    drv_registry_free(staging);
+    free(fresh);
+    if (!ok) { free(next); return false; }
+    for (size_t i = 0; i < n; i++)
+        if (next[i].cfg.name[0]) next[count++] = next[i];
+    free(ag->drvs);
+    ag->drvs = next;
+    ag->ndrvs = count;
+    if (!strict && na + nc + nr)
+        alog(ag->log, ALOG_INFO, NULL, "reload: drivers: added [%s], changed [%s], removed [%s]", added, changed,
+             removed);
+    return true;
+}
+
+/* Refuses a set of modules whose pipeline has a cycle. The sensors are in
+ * the graph too, as sources on their real topics (they subscribe to
+ * nothing, so they never close a cycle themselves). */
+static bool check_cycles(agent_mod *const *mods, size_t n, const config *cfg, char *err, size_t cap)
+{
+    size_t total = n + cfg->ndrivers, k = 0;
+    bus_node *nodes = calloc(total ? total : 1, sizeof *nodes);
     if (!nodes) { snprintf(err, cap, "out of memory"); return false; }
-    for (size_t i = 0; i < n; i++) {
-        nodes[i].name = mods[i]->name;
-        nodes[i].subscribe = (const char *const *)mods[i]->caps.subscribe.items;
-        nodes[i].subscribe_count = mods[i]->caps.subscribe.count;
-        nodes[i].publish = (const char *const *)mods[i]->caps.publish.items;
-        nodes[i].publish_count = mods[i]->caps.publish.count;
+    for (size_t i = 0; i < n; i++, k++) {
+        nodes[k].name = mods[i]->name;
+        nodes[k].subscribe = (const char *const *)mods[i]->caps.subscribe.items;
+        nodes[k].subscribe_count = mods[i]->caps.subscribe.count;
+        nodes[k].publish = (const char *const *)mods[i]->caps.publish.items;
+        nodes[k].publish_count = mods[i]->caps.publish.count;
+    }
+    const char **topics = calloc(cfg->ndrivers ? cfg->ndrivers : 1, sizeof *topics);
+    if (!topics) { free(nodes); snprintf(err, cap, "out of memory"); return false; }
+    for (size_t i = 0; i < cfg->ndrivers; i++) {
+        if (cfg->drivers[i].actuator) continue;
+        topics[i] = cfg->drivers[i].topic;
+        nodes[k].name = cfg->drivers[i].name;
+        nodes[k].publish = &topics[i];
+        nodes[k++].publish_count = 1;
     }
     bus_cycle cyc;
-    bus_result r = bus_check_cycles(nodes, n, &cyc);
+    bus_result r = bus_check_cycles(nodes, k, &cyc);
     free(nodes);
+    free(topics);
     if (r == BUS_E_CYCLE) { snprintf(err, cap, "%s", cyc.message); return false; }
     return true;
 }
@@ -345,7 +508,7 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
         memory += m->limits.memory_bytes;
         all[count++] = m;
     }
-    bool ok = check_cycles(all, count, err, cap);
+    bool ok = check_cycles(all, count, cfg, err, cap);
     free(all);
     if (!ok) {
         for (size_t i = 0; i < n; i++) mod_free(fresh[i]);
@@ -353,33 +516,228 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
     return ok;
 }
 
+/* ---- the other sections on reload ---------------------------------------------
+ * Each compares the running section (in `old`) with the new one (already in
+ * ag->cfg) and logs one info line when something changed. A part that
+ * cannot be applied swaps the running values back into ag->cfg, so
+ * ag->cfg always says what runs. Main thread. */
+
+/* state_dir and agent.commit_window_ms belong to the kv store, opened once
+ * at start: a reload keeps the running ones (in cfg too, before the
+ * modules are prepared with them) and, once it is accepted, says so.
+ * want_* hold what the new config asked for. */
+typedef struct start_only {
+    char state_dir[CONFIG_PATH_MAX];
+    uint32_t commit_window_ms;
+    bool state_dir_changed, window_changed;
+} start_only;
+
+static void keep_start_only(agent *ag, config *cfg, start_only *want)
+{
+    want->state_dir_changed = strcmp(cfg->state_dir, ag->cfg.state_dir) != 0;
+    want->window_changed = cfg->agent.commit_window_ms != ag->cfg.agent.commit_window_ms;
+    memcpy(want->state_dir, cfg->state_dir, sizeof want->state_dir);
+    want->commit_window_ms = cfg->agent.commit_window_ms;
+    memcpy(cfg->state_dir, ag->cfg.state_dir, sizeof cfg->state_dir);
+    cfg->agent.commit_window_ms = ag->cfg.agent.commit_window_ms;
+}
+
+static void warn_start_only(agent *ag, const start_only *want)
+{
+    if (want->state_dir_changed)
+        alog(ag->log, ALOG_WARN, NULL,
+             "reload: state_dir changed to %s but not applied: the kv store and quarantine notes stay in %s; "
+             "restart graftd to move them (the rest of the config is applied)",
+             want->state_dir, ag->cfg.state_dir);
+    if (want->window_changed)
+        alog(ag->log, ALOG_WARN, NULL,
+             "reload: agent.commit_window_ms changed to %u but not applied: the kv store keeps %u ms; "
+             "restart graftd to change it (the rest of the config is applied)",
+             want->commit_window_ms, ag->cfg.agent.commit_window_ms);
+}
+
+static void agent_section_apply(agent *ag, const config *old)
+{
+    const config_agent *x = &old->agent, *y = &ag->cfg.agent;
+    char keys[512];
+    jbuf b;
+    jb_init(&b, keys, sizeof keys);
+    size_t n = 0, per_module = 0;
+    note_key(&b, &n, strcmp(x->name, y->name) != 0, "name");
+    note_key(&b, &n, x->log_level != y->log_level, "log_level");
+    size_t shared = n;
+    note_key(&b, &n, x->inbox_messages != y->inbox_messages, "inbox_messages");
+    note_key(&b, &n, x->backoff_initial_ms != y->backoff_initial_ms, "backoff_initial_ms");
+    note_key(&b, &n, x->backoff_max_ms != y->backoff_max_ms, "backoff_max_ms");
+    note_key(&b, &n, x->crash_loop_traps != y->crash_loop_traps, "crash_loop_traps");
+    note_key(&b, &n, x->crash_loop_window_s != y->crash_loop_window_s, "crash_loop_window_s");
+    note_key(&b, &n, x->publish_rate_per_s != y->publish_rate_per_s, "publish_rate_per_s");
+    note_key(&b, &n, x->publish_burst != y->publish_burst, "publish_burst");
+    note_key(&b, &n, x->health_period_ms != y->health_period_ms, "health_period_ms");
+    per_module = n - shared;
+    if (x->log_level != y->log_level && ag->opt.log_level < 0) jlog_set_level(ag->log, (jlog_level)y->log_level);
+    if (n)
+        alog(ag->log, ALOG_INFO, NULL, "reload: agent: %s changed%s%s", keys,
+             x->log_level != y->log_level && ag->opt.log_level >= 0 ? " (log_level: --log-level wins)" : "",
+             per_module ? "; the module settings apply to modules started by this reload or later, "
+                          "running ones keep those they started under" : "");
+    if (old->budget_memory_bytes != ag->cfg.budget_memory_bytes)
+        alog(ag->log, ALOG_INFO, NULL, "reload: budget: memory_bytes %llu -> %llu",
+             (unsigned long long)old->budget_memory_bytes, (unsigned long long)ag->cfg.budget_memory_bytes);
+}
+
+static bool same_list(const iot_strlist *a, const iot_strlist *b)
+{
+    if (a->count != b->count) return false;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->items[i], b->items[i]) != 0) return false;
+    return true;
+}
+
+static size_t broker_diff(const config_broker *x, const config_broker *y, jbuf *b)
+{
+    size_t n = 0;
+    note_key(b, &n, strcmp(x->host, y->host) != 0, "host");
+    note_key(b, &n, x->port != y->port, "port");
+    note_key(b, &n, x->protocol != y->protocol, "protocol");
+    note_key(b, &n, strcmp(x->client_id, y->client_id) != 0, "client_id");
+    note_key(b, &n, strcmp(x->username, y->username) != 0, "username");
+    note_key(b, &n, strcmp(x->password, y->password) != 0, "password");
+    note_key(b, &n, x->qos != y->qos, "qos");
+    note_key(b, &n, x->keepalive_s != y->keepalive_s, "keepalive_s");
+    note_key(b, &n, x->reconnect_min_ms != y->reconnect_min_ms, "reconnect_min_ms");
+    note_key(b, &n, x->reconnect_max_ms != y->reconnect_max_ms, "reconnect_max_ms");
+    note_key(b, &n, x->buffer_messages != y->buffer_messages, "buffer_messages");
+    note_key(b, &n, !same_list(&x->import, &y->import), "import");
+    note_key(b, &n, !same_list(&x->export_, &y->export_), "export");
+    note_key(b, &n, x->tls != y->tls || strcmp(x->ca_file, y->ca_file) != 0 || strcmp(x->cert_file, y->cert_file) != 0 ||
+                    strcmp(x->key_file, y->key_file) != 0, "tls");
+    return n;
+}
+
+/* A changed broker section: the new bridge is created first (a failure
+ * keeps the running one), then the old one is freed; mqtt_bridge_free
+ * closes its bus subscriber at once and sends what it had queued. */
+static void broker_apply(agent *ag, config *old)
+{
+    config_broker *x = &old->broker, *y = &ag->cfg.broker;
+    if (!x->enabled && !y->enabled) return;
+    char keys[512];
+    jbuf b;
+    jb_init(&b, keys, sizeof keys);
+    if (x->enabled && y->enabled && broker_diff(x, y, &b) == 0) return;
+    if (!y->enabled) {
+        mqtt_bridge_free(ag->mqtt);
+        ag->mqtt = NULL;
+        alog(ag->log, ALOG_INFO, NULL, "reload: broker: section removed; the bridge to mqtt://%s:%u is stopped",
+             x->host, x->port);
+        return;
+    }
+    char err[1024];
+    mqtt_bridge *m = mqtt_bridge_new(ag->bus, y, err, sizeof err);
+    if (!m) {
+        alog(ag->log, ALOG_ERROR, NULL, "reload: broker: the new bridge to mqtt://%s:%u cannot start (%s); %s",
+             y->host, y->port, err, ag->mqtt ? "the running bridge stays" : "running without a broker");
+        config_broker tmp = *x;             /* ag->cfg keeps saying what runs */
+        *x = *y;
+        *y = tmp;
+        return;
+    }
+    mqtt_bridge *prev = ag->mqtt;
+    ag->mqtt = m;
+    mqtt_bridge_free(prev);
+    if (prev)
+        alog(ag->log, ALOG_INFO, NULL, "reload: broker: %s changed; bridge replaced, now bridging the bus to mqtt://%s:%u",
+             keys, y->host, y->port);
+    else
+        alog(ag->log, ALOG_INFO, NULL, "reload: broker: section added; bridging the bus to mqtt://%s:%u", y->host,
+             y->port);
+}
+
+/* Starts /metrics on the config's port; false when it cannot be bound. */
+static bool http_start(agent *ag)
+{
+    if (!metrics_http_start(ag->met, (uint16_t)ag->cfg.http.port, NULL, NULL, &ag->http)) {
+        ag->http = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* A changed http section restarts the server (stopped first: the new one
+ * may want the same port). An enabled server that could not be bound
+ * earlier is retried on every reload. */
+static void http_apply(agent *ag, const config *old)
+{
+    const config_http *x = &old->http, *y = &ag->cfg.http;
+    char keys[256];
+    jbuf b;
+    jb_init(&b, keys, sizeof keys);
+    size_t n = 0;
+    note_key(&b, &n, x->enabled != y->enabled, "enabled");
+    note_key(&b, &n, strcmp(x->listen, y->listen) != 0, "listen");
+    note_key(&b, &n, x->port != y->port, "port");
+    if (n == 0 && !(y->enabled && !ag->http)) return;
+    if (n == 0) snprintf(keys, sizeof keys, "nothing (retrying the port)");
+    metrics_http_stop(ag->http);
+    ag->http = NULL;
+    if (!y->enabled)
+        alog(ag->log, ALOG_INFO, NULL, "reload: http: %s changed; /metrics is stopped", keys);
+    else if (http_start(ag))
+        alog(ag->log, ALOG_INFO, NULL, "reload: http: %s changed; metrics on http://127.0.0.1:%u/metrics", keys,
+             metrics_http_port(ag->http));
+    else
+        alog(ag->log, ALOG_ERROR, NULL, "reload: http: %s changed; cannot serve /metrics on 127.0.0.1:%u; running without it",
+             keys, y->port);
+}
+
 bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
 {
     size_t n = cfg->nmodules;
+    start_only want = { .state_dir_changed = false };
+    if (ag->running) keep_start_only(ag, cfg, &want);
     agent_mod **kept = calloc(n ? n : 1, sizeof *kept), **fresh = calloc(n ? n : 1, sizeof *fresh);
     if (!kept || !fresh) { free(kept); free(fresh); snprintf(err, cap, "out of memory"); return false; }
     if (!plan(ag, cfg, kept, fresh, err, cap)) {
         free(kept);
         free(fresh);
+        if (ag->running) {              /* the caller gets its config back as it was */
+            memcpy(cfg->state_dir, want.state_dir, sizeof cfg->state_dir);
+            cfg->agent.commit_window_ms = want.commit_window_ms;
+        }
         return false;
     }
+    if (ag->running) warn_start_only(ag, &want);
+    /* Drivers before modules: a new module may read a new sensor at once. */
+    if (ag->running) drivers_apply(ag, cfg, false, err, cap);
+    bool *was = calloc(n ? n : 1, sizeof *was);     /* fresh[i] replaces a running mod */
+    for (size_t i = 0; was && i < n; i++) was[i] = fresh[i] && find_mod(ag, fresh[i]->name);
+    char added[1024], replaced[1024], removed[1024];
+    jbuf ja, jp, jr;
+    jb_init(&ja, added, sizeof added);
+    jb_init(&jp, replaced, sizeof replaced);
+    jb_init(&jr, removed, sizeof removed);
+    size_t na = 0, np = 0, nr = 0;
     /* Retire every running mod that is not kept (removed or replaced). */
     for (agent_mod *m = ag->mods, *next; m; m = next) {
         next = m->next;
         bool keep = false;
         for (size_t i = 0; i < n; i++) keep = keep || kept[i] == m;
         if (!keep) {
-            bool replaced = false;
-            for (size_t i = 0; i < n; i++) replaced = replaced || (fresh[i] && strcmp(fresh[i]->name, m->name) == 0);
-            alog(ag->log, ALOG_INFO, m->name, replaced ? "replacing (reload)" : "removing (reload)");
+            bool repl = false;
+            for (size_t i = 0; i < n; i++) repl = repl || (fresh[i] && strcmp(fresh[i]->name, m->name) == 0);
+            alog(ag->log, ALOG_INFO, m->name, repl ? "replacing (reload)" : "removing (reload)");
+            if (repl) jb_raw(&jp, "%s%s", np++ ? ", " : "", m->name);
+            else jb_raw(&jr, "%s%s", nr++ ? ", " : "", m->name);
             mod_retire(ag, m);
         }
     }
-    config_free(&ag->cfg);
+    config old = ag->cfg;
     ag->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < n; i++) {
         if (!fresh[i]) continue;
+        if (was && !was[i]) jb_raw(&ja, "%s%s", na++ ? ", " : "", fresh[i]->name);
         char why[1024];
         if (!mod_launch(ag, fresh[i], why, sizeof why)) {
             alog(ag->log, ALOG_ERROR, fresh[i]->name, "%s", why);
@@ -387,6 +745,16 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
             else mod_free(fresh[i]);
         }
     }
+    if (ag->running) {
+        if (na + np + nr)
+            alog(ag->log, ALOG_INFO, NULL, "reload: modules: added [%s], replaced [%s], removed [%s]", added,
+                 replaced, removed);
+        agent_section_apply(ag, &old);
+        broker_apply(ag, &old);
+        http_apply(ag, &old);
+    }
+    config_free(&old);
+    free(was);
     free(kept);
     free(fresh);
     return true;
@@ -417,14 +785,12 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
         snprintf(err, cap, "kv store %s: %s", path, ag->kv ? kvs_errmsg(ag->kv) : "out of memory");
         goto fail;
     }
-    int64_t t0 = agent_wall_ns();
-    for (size_t i = 0; i < ag->cfg.ndrivers; i++)
-        if (!add_driver(ag, &ag->cfg.drivers[i], t0, err, cap)) goto fail;
+    if (!drivers_apply(ag, &ag->cfg, true, err, cap)) goto fail;
     if (!agent_observe_start(ag, err, cap)) goto fail;
     ag->met = metrics_new();
     if (!ag->met) { snprintf(err, cap, "out of memory"); goto fail; }
     if (ag->cfg.http.enabled) {
-        if (metrics_http_start(ag->met, (uint16_t)ag->cfg.http.port, NULL, NULL, &ag->http))
+        if (http_start(ag))
             alog(ag->log, ALOG_INFO, NULL, "metrics on http://127.0.0.1:%u/metrics", metrics_http_port(ag->http));
         else
             alog(ag->log, ALOG_ERROR, NULL, "cannot serve /metrics on 127.0.0.1:%u; running without it",
@@ -461,7 +827,8 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     size_t nmods = 0;
     for (agent_mod *m = ag->mods; m; m = m->next) nmods++;
     alog(ag->log, ALOG_INFO, NULL, "graftd %s up: %zu modules, %zu drivers, state in %s",
-         ag->cfg.agent.name, nmods, ag->cfg.ndrivers, ag->cfg.state_dir);
+         ag->cfg.agent.name, nmods, ag->ndrvs, ag->cfg.state_dir);
+    ag->running = true;
     *out = ag;
     return true;
 fail:
@@ -473,6 +840,7 @@ fail:
     if (ag->bus) bus_free(ag->bus);
     alog_free(ag->log);
     config_free(&ag->cfg);
+    free(ag->drvs);
     pthread_mutex_destroy(&ag->mods_mu);
     pthread_mutex_destroy(&ag->seen_mu);
     free(ag);
@@ -503,6 +871,7 @@ void agent_stop(agent *ag)
     metrics_free(ag->met);
     alog_free(ag->log);
     config_free(&ag->cfg);
+    free(ag->drvs);
     pthread_mutex_destroy(&ag->mods_mu);
     pthread_mutex_destroy(&ag->seen_mu);
     free(ag);

@@ -2,8 +2,10 @@
  * the in-process bus with their drivers and kv state (docs/agent.md).
  *
  * agent_start builds everything from a parsed config and starts one worker
- * thread per module; agent_reload applies a new config (modules added,
- * replaced, removed) without stopping the others; agent_stop stops taking
+ * thread per module; agent_reload applies a new config (drivers and
+ * modules added, replaced, removed; the broker bridge and /metrics
+ * restarted when their sections change) without stopping what did not
+ * change; agent_stop stops taking
  * input, drains in-flight events, flushes kv and frees the agent.
  *
  * Ownership: agent_start takes ownership of *cfg (the caller's struct is
@@ -47,9 +49,13 @@ typedef struct agent_mod_stats {
 } agent_mod_stats;
 
 bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, size_t err_cap);
-/* Applies a new config's modules and takes *cfg. false: refused as a
- * whole (a pipeline cycle; err says why), nothing changed and the caller
- * still owns *cfg. A module that fails to load is logged and skipped. */
+/* Applies a new config and takes *cfg (docs/agent.md, "Reload"): drivers,
+ * modules, agent settings, broker and http; state_dir and
+ * agent.commit_window_ms are kept as they are (a warning says a restart is
+ * needed). One info line per changed section. false: refused as a whole (a
+ * pipeline cycle; err says why), nothing changed and the caller still owns
+ * *cfg. A module or driver that fails to load is logged and skipped (its
+ * running version, if any, stays). */
 bool agent_reload(agent *a, config *cfg, char *err, size_t err_cap);
 void agent_stop(agent *a);
 /* Logs one "summary" line: per-module counters and the latest values seen. */

@@ -3,9 +3,13 @@
  * restricted WASI subset, the supervisor's bookkeeping.
  *
  * Data structures:
- *   agent      one per process: config copy, bus, drivers, kv store, the
+ *   agent      one per process: the running config, bus, drivers (the
+ *              registry and what each was built from), kv store, the
  *              list of running modules (mods, under mods_mu), the watchdog
- *              thread and the observer (summary, --dump-topic, --inject).
+ *              thread, the observer (summary, --dump-topic, --inject), the
+ *              MQTT bridge and the /metrics server. The config, the driver
+ *              records, the bridge and the server change only on the main
+ *              thread (start, reload, stop).
  *   agent_mod  one module instance slot: the resolved manifest, caps and
  *              limits, its own graft_env and loaded module, its bus
  *              subscriber, kv namespace, worker thread, timers, counters
@@ -52,6 +56,12 @@ typedef struct agent_timer {
 } agent_timer;
 
 typedef struct agent_mod agent_mod;
+
+/* A driver as it runs: what reload compares a new config's driver with. */
+typedef struct agent_driver {
+    config_driver cfg;                 /* the parameters it was built from (topic: its current one) */
+    char stamp[64];                    /* csv: the input file's mtime and size when loaded; else "" */
+} agent_driver;
 
 struct agent_mod {
     agent *ag;
@@ -117,6 +127,9 @@ struct agent {
     agent_logger *log;
     bus *bus;
     drv_registry *drivers;
+    agent_driver *drvs;                /* ndrvs drivers in `drivers`, as built (main thread only) */
+    size_t ndrvs;
+    bool running;                      /* agent_start has finished: reloads apply every section */
     kvs *kv;
     pthread_mutex_t mods_mu;           /* the list; the watchdog scans it */
     agent_mod *mods;

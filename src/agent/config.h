@@ -73,7 +73,8 @@ typedef struct config_driver {
     char name[IOT_NAME_MAX + 1];        /* sensor or actuator name modules use */
     config_driver_kind kind;
     bool actuator;                      /* log_actuator; the others are sensors */
-    char topic[256];                    /* sensors: where readings go; default "sensors/<name>" */
+    char topic[256];                    /* sensors: where readings go (a topic name, no wildcards);
+                                           default "sensors/<name>" */
     uint32_t interval_ms;               /* sensors: sampling period; default 1000 */
     uint32_t unit;                      /* reading unit code (docs/host-api.md); default 0 */
     uint64_t seed;                      /* simulated sources; default 1 */

@@ -11,8 +11,11 @@
  * Exit status: 0 after SIGTERM or SIGINT (input stopped, in-flight events
  * drained, kv flushed); 2 for a usage error or a malformed config (the
  * message gives file:line:column); 1 when the agent cannot start.
- * SIGHUP reloads the config file: modules are added, replaced and removed
- * without a restart; a config that does not parse is logged and ignored.
+ * SIGHUP reloads the config file: drivers and modules are added, replaced
+ * and removed, and a changed broker or http section restarts the bridge or
+ * /metrics, without a restart (state_dir and agent.commit_window_ms need
+ * one: a warning says so); a config that does not parse is logged and
+ * ignored.
  *
  * Under systemd (Type=notify) it sends READY=1 once running, WATCHDOG=1
  * twice per WatchdogSec, RELOADING=1/READY=1 around a reload and
