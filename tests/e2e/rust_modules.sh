@@ -9,16 +9,16 @@
 #     the manifest beside it names the module and asks for iot_v1;
 #  3. runs both in the real graftd (BUILD/graftd) on known readings: CSV
 #     replay drivers publish degC, Pa, m/s, W and lux readings on
-#     sensors/NAME, and what the modules publish (avg/NAME,
+#     sensors/NAME (and a second driver percent readings on sensors/t1,
+#     so its unit changes back and forth), and what the modules publish (avg/NAME,
 #     conv/NAME/UNIT), recorded with --dump-topic, is compared with values
 #     computed here, independently, in awk from the readings graftd
 #     delivered. Also through graftd: a payload that is not a reading and
 #     an empty sensor name are rejected (counted in graftd's summary), a
 #     reading of bad quality is ignored, nothing traps or is dropped, and
 #     the memory stays at the one page the config allows.
-# Not covered here, since graftd's drivers cannot produce them: a change of
-# unit on one sensor's topic (moving_average restarts its window; the awk
-# model keeps the rule) and readings of quality 1 (uncertain).
+# Not covered here, since graftd's drivers cannot produce them: readings of
+# quality 1 (uncertain).
 . "$(dirname "$0")/harness.bash" "$@"
 
 MODS="$BUILD/examples/modules"
@@ -83,12 +83,14 @@ csv() {
     for (i = 0; i < n; i++) printf \"%.3f,$4\\n\", i * dt, $5 }" > "$G/$1.csv"
 }
 csv t1 60 0.025 %.6f '20 + i * 0.37 - (i % 3) * 1.1'         # degC: degF and K
+csv t1u 4 0.4 %.1f '55.5 + i'                               # percent, also on sensors/t1
 csv p1 60 0.025 %.3f '101325 + i * 13.5 - (i % 4) * 40.25'  # Pa: hPa
 csv w1 30 0.05 %.4f '3.5 + i / 7'                           # m/s: km_h
 csv e1 30 0.05 %.2f '1500 + i * 25.5 - (i % 5) * 3'         # W: kW
 csv l1 12 0.125 %.1f '300 + i'                              # lux: no conversion
-driver() {  # driver NAME UNIT INTERVAL_MS
-  printf '{ "name": "%s", "kind": "csv", "file": "%s.csv", "unit": "%s", "interval_ms": %s }' "$1" "$1" "$2" "$3"
+driver() {  # driver NAME UNIT INTERVAL_MS [TOPIC_NAME]
+  printf '{ "name": "%s", "kind": "csv", "file": "%s.csv", "unit": "%s", "interval_ms": %s, "topic": "sensors/%s" }' \
+    "$1" "$1" "$2" "$3" "${4:-$1}"
 }
 module() {  # module NAME PUBLISH_FILTER
   printf '{ "name": "%s", "wasm": "%s/%s.wasm", "grants": { "subscribe": ["sensors/+"], "publish": ["%s"] },
@@ -96,7 +98,7 @@ module() {  # module NAME PUBLISH_FILTER
 }
 cat > "$G/config.json" <<JSON
 { "config_version": 1, "agent": { "name": "rust-modules" }, "http": { "port": 0 }, "state_dir": "state",
-  "drivers": [ $(driver t1 degC 25), $(driver p1 Pa 25),
+  "drivers": [ $(driver t1 degC 25), $(driver t1u percent 400 t1), $(driver p1 Pa 25),
                $(driver w1 m/s 50), $(driver e1 W 50), $(driver l1 lux 125) ],
   "modules": [ $(module moving_average 'avg/+'), $(module unit_converter 'conv/+/+') ] }
 JSON
@@ -126,7 +128,7 @@ printf 'sensors/t1 short\nsensors/ 0123456789abcdefghijklmn\nsensors/t1 ABCDEFGH
 # at most 15), then until the dump is still: the modules have caught up.
 csvs_done() {
   local d last
-  for d in t1 p1 w1 e1 l1; do
+  for d in t1 t1u p1 w1 e1 l1; do
     last=$(tail -n 1 "$G/$d.csv" | cut -d, -f2)
     grep -F "\"origin\":\"$d\"" "$G/dump.jsonl" | sed -n 's/.*"value":\([^,]*\),.*/\1/p' |
       awk -v v="$last" '$1 + 0 == v + 0 { f = 1 } END { exit !f }' || return 1
@@ -158,13 +160,15 @@ sed -n 's/^{"ts_ns":[0-9]*,"topic":"\([^"]*\)","origin":"\([^"]*\)","len":24,"va
 # UNIT QUALITY".
 awk '$2 ~ /^sensors\/./ { print $2, $3, $4, $5, $6 }' "$G/readings.txt" > "$WORK/input.txt"
 # Each driver's readings are its CSV's rows, in order, most of them.
-for d in t1:60 p1:60 w1:30 e1:30 l1:12; do
+for d in t1:60 t1u:4 p1:60 w1:30 e1:30 l1:12; do
   name=${d%%:*} want=${d##*:}
   awk -v d="$name" '$1 == d { print $4 }' "$G/readings.txt" > "$G/$name.got"
   if awk -F, 'BEGIN { i = 0 } NR == FNR { if (FNR > 1) v[n++] = $2 + 0; next } { while (i < n && v[i] != $1 + 0) i++; if (i == n) bad = 1; i++ }
               END { exit bad }' "$G/$name.csv" "$G/$name.got" && [ "$(wc -l < "$G/$name.got")" -ge $((want * 3 / 4)) ]; then pass
   else fail "sensor $name: its readings are its CSV's values in order (at least 3/4 of $want)" "$(wc -l < "$G/$name.got") readings: $(head -n 5 "$G/$name.got" | tr '\n' ' ')"; fi
 done
+[ "$(awk '$1 == "sensors/t1" && $4 == 2' "$WORK/input.txt" | wc -l)" -ge 3 ] \
+  && pass || fail "sensors/t1 carries percent readings (driver t1u) as well: its unit changes"
 [ "$(awk '$1 == "sensors/t1" && $5 >= 2' "$WORK/input.txt" | wc -l)" -eq 1 ] \
   && pass || fail "the injected reading of bad quality on sensors/t1 is in the input"
 
