@@ -7,7 +7,9 @@
 # Scenarios, one graftd through successive SIGHUPs:
 #   a CSV sensor added by reload publishes the CSV's values in order, and an
 #   unchanged sine keeps its t0 (its timestamps stay on one 50 ms grid);
-#   a removed sensor stops publishing; a changed custom topic moves the
+#   a removed sensor stops publishing, and a module reading it (prober, a
+#   WAT module probing sensor c every 50 ms) gets IOT_ENOENT and runs on, as
+#   it did before c was added; a changed custom topic moves the
 #   readings, and moving_average (granted sensors/+) follows the real topic;
 #   a broker section added by reload connects and exports, a changed one
 #   replaces the bridge, a removed one stops it; an http port change moves
@@ -21,6 +23,7 @@ MODS="$BUILD/examples/modules"
 [ -x "$GRAFTD" ] || abort "no graftd at $GRAFTD"
 [ -f "$MODS/moving_average.wasm" ] || abort "no $MODS/moving_average.wasm (build the 'examples' target first)"
 command -v curl >/dev/null || abort "curl is needed"
+command -v wat2wasm >/dev/null || abort "wat2wasm is needed (wabt)"
 
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
@@ -62,6 +65,31 @@ free_port() {
 D="$WORK/d"
 mkdir -p "$D/mods"
 cp "$MODS/moving_average.wasm" "$MODS/moving_average.json" "$D/mods/"
+# prober: every 50 ms reads sensor c and says how it went on probe/c:
+# "ok" (0), "enoent" (IOT_ENOENT, -2) or "other".
+cat >"$D/mods/prober.wat" <<'WAT'
+(module
+  (import "iot_v1" "sensor_read" (func $read (param i32 i32 i32) (result i32)))
+  (import "iot_v1" "publish" (func $pub (param i32 i32 i32 i32) (result i32)))
+  (import "iot_v1" "timer_start" (func $start (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "probe/c")
+  (data (i32.const 16) "c")
+  (data (i32.const 32) "ok")
+  (data (i32.const 40) "enoent")
+  (data (i32.const 48) "other")
+  (func (export "on_start") (result i32) (call $start (i32.const 1) (i32.const 50) (i32.const 1)))
+  (func (export "on_timer") (param i32) (result i32) (local $rc i32)
+    (local.set $rc (call $read (i32.const 16) (i32.const 1) (i32.const 64)))
+    (if (i32.eqz (local.get $rc))
+      (then (return (call $pub (i32.const 0) (i32.const 7) (i32.const 32) (i32.const 2)))))
+    (if (i32.eq (local.get $rc) (i32.const -2))
+      (then (return (call $pub (i32.const 0) (i32.const 7) (i32.const 40) (i32.const 6)))))
+    (call $pub (i32.const 0) (i32.const 7) (i32.const 48) (i32.const 5))))
+WAT
+wat2wasm "$D/mods/prober.wat" -o "$D/mods/prober.wasm" || abort "wat2wasm prober.wat"
+printf '{ "manifest_version": 1, "name": "prober", "version": "1.0.0", "host_api": "iot_v1",\n  "capabilities": { "sensors": ["c"], "publish": ["probe/c"], "timers": { "count": 1, "min_period_ms": 20 } } }\n' \
+  >"$D/mods/prober.json"
 # The CSV added by reload: 30 rows 50 ms apart, values 500 + (11 i mod 23), looping.
 awk 'BEGIN { print "timestamp,value"; for (i = 0; i < 30; i++) printf "%.2f,%d\n", i * 0.05, 500 + (11 * i) % 23 }' \
   >"$D/c.csv"
@@ -70,11 +98,12 @@ SINE='{ "name": "s", "kind": "sine", "unit": "degC", "interval_ms": 50, "amplitu
 sine_on() { printf '{ "name": "s", "kind": "sine", "unit": "degC", "interval_ms": 50, "amplitude": 5, "offset": 20, "period_s": 2, "seed": 3, "topic": "%s" }' "$1"; }
 CSV="{ \"name\": \"c\", \"kind\": \"csv\", \"file\": \"$D/c.csv\", \"loop\": true, \"interval_ms\": 50 }"
 MA="{ \"name\": \"moving_average\", \"wasm\": \"$D/mods/moving_average.wasm\", \"grants\": { \"subscribe\": [\"sensors/+\"], \"publish\": [\"avg/+\"] } }"
+PR="{ \"name\": \"prober\", \"wasm\": \"$D/mods/prober.wasm\", \"grants\": { \"sensors\": [\"c\"], \"publish\": [\"probe/c\"], \"timers\": { \"count\": 1, \"min_period_ms\": 20 } } }"
 
 # config DRIVERS [EXTRA]: the config file; EXTRA adds top-level members.
 config() {
   printf '{ "config_version": 1, "agent": { "name": "r" }, "http": %s, "state_dir": "%s",%s\n  "drivers": [ %s ],\n  "modules": [ %s ] }\n' \
-    "${HTTP:-{ \"port\": 0 \}}" "${STATE:-state}" "${2:+ $2,}" "$1" "$MA" >"$D/config.json.new"
+    "${HTTP:-{ \"port\": 0 \}}" "${STATE:-state}" "${2:+ $2,}" "$1" "$MA, $PR" >"$D/config.json.new"
   mv "$D/config.json.new" "$D/config.json"
 }
 
@@ -101,6 +130,8 @@ wait_for "$D/err.log" '"msg":"graftd .* up:' 20 || abort "graftd did not come up
 GD=$(pgrep -P "$GPID")
 PIDS+=("$GD")
 wait_for "$D/dump.jsonl" '"topic":"avg/s"' 10 || fail "moving_average runs on s before any reload"
+wait_for "$D/dump.jsonl" '"topic":"probe/c".*"text":"enoent"' 10 \
+  && pass || fail "reading a sensor that does not exist (yet) gives IOT_ENOENT"
 port1=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$D/err.log" | head -1)
 
 # ---- 1. a sensor added by reload; the unchanged one keeps its state -------------
@@ -109,6 +140,7 @@ reload
 grep -qE '"msg":"reload: drivers: added \[c\], changed \[\], removed \[\]"' "$D/err.log" \
   && pass || fail "the reload logs the added driver" "$(grep 'reload:' "$D/err.log" | tail -3)"
 wait_for "$D/dump.jsonl" '"topic":"avg/c"' 10 && pass || fail "the added sensor's readings reach moving_average"
+wait_for "$D/dump.jsonl" '"topic":"probe/c".*"text":"ok"' 10 && pass || fail "a module reads the added sensor"
 sleep 1
 values "$D/dump.jsonl" sensors/c >"$D/c.got"
 awk -F, 'NR > 1 { print $2 }' "$D/c.csv" >"$D/c.want"
@@ -135,6 +167,11 @@ c1=$(count "$D/dump.jsonl" sensors/c); s1=$(count "$D/dump.jsonl" sensors/s)
 sleep 0.6
 c2=$(count "$D/dump.jsonl" sensors/c); s2=$(count "$D/dump.jsonl" sensors/s)
 [ "$c1" = "$c2" ] && [ "$s2" -gt "$s1" ] && pass || fail "a removed sensor stops publishing; the other goes on" "c $c1->$c2, s $s1->$s2"
+grep -F '"topic":"probe/c"' "$D/dump.jsonl" | tail -3 | grep -c '"text":"enoent"' | grep -qx 3 \
+  && ! grep -qF '"text":"other"' "$D/dump.jsonl" \
+  && ! grep -qE '"module":"prober","msg":"(trap|replacing|removing)' "$D/err.log" \
+  && pass || fail "a module reading the removed sensor gets IOT_ENOENT and runs on" \
+                  "$(grep -F '"topic":"probe/c"' "$D/dump.jsonl" | tail -3)"
 
 # ---- 3. a custom topic moves the flow --------------------------------------------
 a1=$(count "$D/dump.jsonl" avg/s)
