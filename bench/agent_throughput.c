@@ -3,7 +3,8 @@
  * agent_internal.h for the bus and the per-module envs; read only).
  *
  *   bench_agent_throughput bus  STAGES SECONDS WINDOW
- *   bench_agent_throughput mqtt STAGES SECONDS WINDOW PORT
+ *   bench_agent_throughput mqtt STAGES SECONDS WINDOW PORT [raw|mosq]
+ *   bench_agent_throughput direct|relay SECONDS WINDOW PORT
  *   bench_agent_throughput mem  N K
  *
  * bus:  a producer thread publishes 64-byte QoS-0 messages on "b/in"
@@ -13,9 +14,18 @@
  *       inbox holds more). The payload carries the send time (CLOCK_MONOTONIC,
  *       ASCII digits), so the sink measures end-to-end latency.
  * mqtt: the same through a Mosquitto broker on 127.0.0.1:PORT (started by
- *       bench/agent_bench.sh): a libmosquitto producer publishes b/in, the
- *       agent's bridge imports b/in and exports b/out, a libmosquitto sink
- *       subscribes b/out.
+ *       bench/agent_bench.sh): a producer publishes b/in, the agent's bridge
+ *       imports b/in and exports b/out, a sink subscribes b/out. GEN picks
+ *       the load generator: `raw` (default), our own MQTT 3.1.1 QoS 0 client
+ *       below, which writes a batch of publishes per send() and parses
+ *       whole 64 KiB reads, so it costs the broker's core little; or `mosq`,
+ *       libmosquitto clients with loop_start (a wake-up and a send per
+ *       publish, three reads per received message).
+ * direct, relay: the ceiling without graftd, same generator and broker.
+ *       direct: the producer publishes b/out, the sink takes it (two TCP
+ *       hops). relay: a raw client of ours on core 0 subscribes b/in and
+ *       republishes each message on b/out, a batch per send() (the same four
+ *       hops as mqtt, with the least work a relay can do).
  * mem:  N idle modules, then a reload to N+K; RSS delta / K, and the graft
  *       env accounting of one instance (its linear memory and value stack
  *       reported apart).
@@ -25,12 +35,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <mosquitto.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -248,6 +262,271 @@ static void on_subscribe(struct mosquitto *m, void *u, int mid, int n, const int
     atomic_store(&g_subscribed, 1);
 }
 
+/* ---- a lean MQTT 3.1.1 QoS 0 client (load generator, sink, relay) --------- */
+
+/* What a benchmark client needs and no more: CONNECT without keepalive,
+ * SUBSCRIBE at QoS 0, PUBLISH at QoS 0 written in batches, and a parser of
+ * whole reads. Blocking sockets; errors end the benchmark. [MQTT 3.1.1 3.1,
+ * 3.3, 3.8] */
+#define RAW_BUF (1u << 16)
+#define RAW_BATCH 64                   /* publishes per send() at most */
+#define SINK_WAIT_US 500               /* the sink's longest wait for a chunk */
+
+typedef struct raw_conn {
+    int fd;
+    unsigned char in[RAW_BUF];         /* bytes read and not yet parsed */
+    size_t in_len;
+} raw_conn;
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) die("send to the broker failed");
+        p += n, len -= (size_t)n;
+    }
+}
+
+static size_t put_varint(unsigned char *p, size_t v)
+{
+    size_t n = 0;
+    do {
+        p[n] = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v) p[n] |= 0x80;
+        n++;
+    } while (v);
+    return n;
+}
+
+static size_t put_str(unsigned char *p, const char *s)
+{
+    size_t len = strlen(s);
+    p[0] = (unsigned char)(len >> 8), p[1] = (unsigned char)len;
+    memcpy(p + 2, s, len);
+    return len + 2;
+}
+
+/* One PUBLISH, QoS 0, into out (room for 5 + 2 + topic + len bytes). */
+static size_t put_publish(unsigned char *out, const char *topic, const void *payload, size_t len)
+{
+    size_t tlen = strlen(topic);
+    size_t n = 0;
+    out[n++] = 0x30;
+    n += put_varint(out + n, 2 + tlen + len);
+    n += put_str(out + n, topic);
+    memcpy(out + n, payload, len);
+    return n + len;
+}
+
+/* Reads until one whole packet of type `type` (high nibble) is in c->in,
+ * then drops it; for CONNACK and SUBACK during setup. */
+static void raw_expect(raw_conn *c, unsigned type, const char *what)
+{
+    while (c->in_len < 2 || c->in_len < 2u + c->in[1]) {
+        ssize_t n = recv(c->fd, c->in + c->in_len, RAW_BUF - c->in_len, 0);
+        if (n <= 0) die(what);
+        c->in_len += (size_t)n;
+    }
+    size_t plen = 2u + c->in[1];
+    if ((c->in[0] >> 4) != type || (type == 2 && c->in[3] != 0) || (type == 9 && c->in[plen - 1] > 2))
+        die(what);
+    memmove(c->in, c->in + plen, c->in_len - plen);
+    c->in_len -= plen;
+}
+
+static void raw_open(raw_conn *c, int port, const char *client_id)
+{
+    c->in_len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) die("cannot connect to the broker");
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (strlen(client_id) > 64) die("client id too long");
+    unsigned char p[128], body[120];
+    size_t b = put_str(body, "MQTT");
+    body[b++] = 4;                     /* protocol level 3.1.1 */
+    body[b++] = 0x02;                  /* clean session */
+    body[b++] = 0, body[b++] = 0;      /* keepalive off */
+    b += put_str(body + b, client_id);
+    if (b > sizeof body) die("CONNECT too long");
+    size_t n = 0;
+    p[n++] = 0x10;
+    n += put_varint(p + n, b);
+    memcpy(p + n, body, b);
+    write_all(c->fd, p, n + b);
+    raw_expect(c, 2, "no CONNACK from the broker");
+}
+
+static void raw_subscribe(raw_conn *c, const char *filter)
+{
+    if (strlen(filter) > 64) die("filter too long");
+    unsigned char p[128], body[120];
+    size_t b = 0;
+    body[b++] = 0, body[b++] = 1;      /* packet identifier */
+    b += put_str(body + b, filter);
+    body[b++] = 0;                     /* QoS 0 */
+    if (b > sizeof body) die("SUBSCRIBE too long");
+    size_t n = 0;
+    p[n++] = 0x82;
+    n += put_varint(p + n, b);
+    memcpy(p + n, body, b);
+    write_all(c->fd, p, n + b);
+    raw_expect(c, 9, "no SUBACK from the broker");
+}
+
+typedef void raw_publish_fn(void *ctx, const unsigned char *topic, size_t tlen,
+                            const unsigned char *payload, size_t len);
+
+/* One read (waiting up to timeout_us), then every whole packet in the
+ * buffer: PUBLISHes go to fn, anything else is skipped. False on EOF. */
+static bool raw_pump(raw_conn *c, long timeout_us, raw_publish_fn *fn, void *ctx)
+{
+    struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+    struct timespec ts = { timeout_us / 1000000, timeout_us % 1000000 * 1000 };
+    if (ppoll(&pfd, 1, &ts, NULL) < 0) return true;
+    ssize_t got = recv(c->fd, c->in + c->in_len, RAW_BUF - c->in_len, MSG_DONTWAIT);
+    if (got == 0) return false;
+    if (got < 0) return errno == EAGAIN || errno == EINTR;
+    c->in_len += (size_t)got;
+    size_t pos = 0;
+    for (;;) {
+        size_t rl = 0, hl = 1;
+        unsigned shift = 0;
+        for (;;) {                     /* the remaining length, 1-4 bytes */
+            if (pos + hl >= c->in_len) goto partial;
+            unsigned char d = c->in[pos + hl++];
+            rl |= (size_t)(d & 0x7f) << shift;
+            shift += 7;
+            if (!(d & 0x80)) break;
+            if (hl > 4) die("malformed packet from the broker");
+        }
+        if (pos + hl + rl > c->in_len) goto partial;
+        const unsigned char *p = c->in + pos + hl;
+        if ((c->in[pos] >> 4) == 3 && rl >= 2) {  /* PUBLISH; QoS 0 has no packet id */
+            size_t tlen = (size_t)p[0] << 8 | p[1];
+            if (2 + tlen <= rl) fn(ctx, p + 2, tlen, p + 2 + tlen, rl - 2 - tlen);
+        }
+        pos += hl + rl;
+    }
+partial:
+    if (pos == 0 && c->in_len == RAW_BUF) die("packet larger than the read buffer");
+    memmove(c->in, c->in + pos, c->in_len - pos);
+    c->in_len -= pos;
+    return true;
+}
+
+/* The raw generator is one thread: it publishes while fewer than WINDOW are
+ * in flight and reads the sink's socket, so no wake-up passes between a
+ * producer and a sink. It refills in chunks (an eighth of the window at
+ * least) so that a send() carries several publishes. */
+static void on_raw_sink(void *ctx, const unsigned char *topic, size_t tlen,
+                        const unsigned char *payload, size_t len)
+{
+    (void)ctx, (void)topic, (void)tlen;
+    received(payload, len);
+}
+
+typedef struct raw_gen {
+    int port;
+    const char *topic;                 /* what the producer publishes */
+    int64_t t0, t1;
+    bool stalled;
+} raw_gen;
+
+static void raw_send_batch(raw_conn *pub, const char *topic, uint64_t count)
+{
+    static unsigned char out[RAW_BATCH * (PAYLOAD + 64)];
+    while (count) {
+        size_t n = 0, k = count < RAW_BATCH ? (size_t)count : RAW_BATCH;
+        for (size_t i = 0; i < k; i++) {
+            char buf[PAYLOAD];
+            fill(buf, atomic_load(&g_sent) + i);
+            n += put_publish(out + n, topic, buf, PAYLOAD);
+        }
+        atomic_fetch_add(&g_sent, k);
+        write_all(pub->fd, out, n);
+        count -= k;
+    }
+}
+
+static void *raw_gen_main(void *arg)
+{
+    raw_gen *g = arg;
+    pin(1);
+    static raw_conn pub, sink;
+    raw_open(&pub, g->port, "bench-load");
+    raw_open(&sink, g->port, "bench-sink");
+    raw_subscribe(&sink, "b/out");
+    /* The sink wakes for a chunk of messages (SO_RCVLOWAT), or after
+     * SINK_WAIT_US with what has come: woken per message it would preempt
+     * the broker on their shared core once per message. */
+    uint64_t chunk = g_window / 8 ? g_window / 8 : 1;
+    int lowat = (int)chunk * (2 + 2 + 5 + PAYLOAD);   /* one b/out PUBLISH: header, topic, payload */
+    long wait_us = chunk > 1 ? SINK_WAIT_US : 50000;
+    if (chunk > 1 && setsockopt(sink.fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat) != 0)
+        die("SO_RCVLOWAT");
+    usleep(500000);                    /* the agent's bridge connects and subscribes b/in */
+    g->t0 = now_ns();
+    int64_t end = g->t0 + (int64_t)(g_seconds * 1e9), progress = g->t0;
+    uint64_t last_recv = 0;
+    for (;;) {
+        int64_t t = now_ns();
+        uint64_t sent = atomic_load(&g_sent), recv = atomic_load(&g_recv);
+        if (t >= end && !g->t1) g->t1 = t;
+        if (g->t1 && (recv >= sent || t - g->t1 > 3000000000)) break;
+        if (recv != last_recv) last_recv = recv, progress = t;
+        else if (t - progress > 2000000000) { g->stalled = true; if (!g->t1) g->t1 = t; break; }
+        if (!g->t1 && g_window - (sent - recv) >= chunk) raw_send_batch(&pub, g->topic, g_window - (sent - recv));
+        if (!raw_pump(&sink, wait_us, on_raw_sink, NULL)) die("the broker closed the sink's connection");
+    }
+    close(pub.fd);
+    close(sink.fd);
+    return NULL;
+}
+
+/* The no-graftd relay: b/in -> b/out, everything one read brought in one send(). */
+typedef struct relay_out {
+    int fd;
+    unsigned char buf[2 * RAW_BUF];
+    size_t len;
+} relay_out;
+
+static void on_relay(void *ctx, const unsigned char *topic, size_t tlen,
+                     const unsigned char *payload, size_t len)
+{
+    (void)topic, (void)tlen;
+    relay_out *o = ctx;
+    if (o->len + len + 16 > sizeof o->buf) {
+        write_all(o->fd, o->buf, o->len);
+        o->len = 0;
+    }
+    if (len + 16 > sizeof o->buf) die("relay: message too large");
+    o->len += put_publish(o->buf + o->len, "b/out", payload, len);
+}
+
+static void *relay_main(void *arg)
+{
+    int port = *(int *)arg;
+    pin(0);
+    static raw_conn in;
+    static relay_out out;
+    raw_open(&in, port, "bench-relay");
+    raw_subscribe(&in, "b/in");
+    out.fd = in.fd;
+    while (!atomic_load(&g_stop)) {
+        if (!raw_pump(&in, 50000, on_relay, &out)) break;
+        if (out.len) write_all(out.fd, out.buf, out.len);
+        out.len = 0;
+    }
+    close(in.fd);
+    return NULL;
+}
+
 static int cmp_i64(const void *x, const void *y)
 {
     int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
@@ -269,63 +548,100 @@ static void stage_modules(int stages, char *out, size_t cap)
     }
 }
 
-static int run_flow(bool mqtt, int stages, int port)
+typedef enum flow { FLOW_BUS, FLOW_MQTT, FLOW_DIRECT, FLOW_RELAY } flow;
+
+/* The libmosquitto load generator (GEN mosq): a producer thread and a sink,
+ * each client with its own loop thread, on core 1. */
+static void mosq_gen_start(run_ctx *c, struct mosquitto **out_sub, int port)
 {
-    char mods[4096], broker[512] = "";
-    stage_modules(stages, mods, sizeof mods);
-    if (mqtt)
-        snprintf(broker, sizeof broker,
-                 "\n  \"broker\": { \"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"graftd-bench\","
-                 " \"qos\": 0, \"buffer_messages\": 100000, \"import\": [\"b/in\"], \"export\": [\"b/out\"] },", port);
-    char *text = config_text(broker, mods);
+    mosquitto_lib_init();
+    c->pub = mosquitto_new("bench-load", true, NULL);
+    struct mosquitto *sub = mosquitto_new("bench-sink", true, NULL);
+    if (!c->pub || !sub) die("mosquitto_new");
+    mosquitto_connect_callback_set(c->pub, on_connect);
+    mosquitto_connect_callback_set(sub, on_connect);
+    mosquitto_subscribe_callback_set(sub, on_subscribe);
+    mosquitto_message_callback_set(sub, on_mqtt_msg);
+    mosquitto_int_option(c->pub, MOSQ_OPT_SEND_MAXIMUM, 65535);
+    if (mosquitto_connect(c->pub, "127.0.0.1", port, 30) || mosquitto_connect(sub, "127.0.0.1", port, 30))
+        die("cannot connect to the broker");
+    mosquitto_loop_start(c->pub);
+    mosquitto_loop_start(sub);
+    int64_t until = now_ns() + 5000000000;
+    while (atomic_load(&g_connected) < 2 && now_ns() < until) usleep(10000);
+    mosquitto_subscribe(sub, NULL, "b/out", 0);
+    while (!atomic_load(&g_subscribed) && now_ns() < until) usleep(10000);
+    if (!atomic_load(&g_subscribed)) die("the sink did not subscribe");
+    usleep(500000);   /* the agent's bridge connects and subscribes b/in */
+    *out_sub = sub;
+}
+
+static void mosq_gen_stop(run_ctx *c, struct mosquitto *sub)
+{
+    mosquitto_disconnect(c->pub);
+    mosquitto_disconnect(sub);
+    mosquitto_loop_stop(c->pub, true);
+    mosquitto_loop_stop(sub, true);
+    mosquitto_destroy(c->pub);
+    mosquitto_destroy(sub);
+    mosquitto_lib_cleanup();
+}
+
+static const char *const flow_names[] = { "bus", "mqtt", "direct", "relay" };
+
+static int run_flow(flow kind, int stages, int port, bool raw)
+{
+    char *text = NULL;
+    if (kind == FLOW_BUS || kind == FLOW_MQTT) {
+        char mods[4096], broker[512] = "";
+        stage_modules(stages, mods, sizeof mods);
+        if (kind == FLOW_MQTT)
+            snprintf(broker, sizeof broker,
+                     "\n  \"broker\": { \"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"graftd-bench\","
+                     " \"qos\": 0, \"buffer_messages\": 100000, \"import\": [\"b/in\"], \"export\": [\"b/out\"] },", port);
+        text = config_text(broker, mods);
+    }
     g_lat = malloc(MAX_SAMPLES * sizeof *g_lat);
     if (!g_lat) die("out of memory");
-    pin(0);   /* the agent's threads inherit core 0 */
-    agent *a = start_agent(text);
-    free(text);
+    agent *a = NULL;
+    pthread_t relay;
+    if (text) {
+        pin(0);   /* the agent's threads inherit core 0 */
+        a = start_agent(text);
+        free(text);
+    } else if (kind == FLOW_RELAY) {
+        pthread_create(&relay, NULL, relay_main, &port);
+    }
     pin(1);
     run_ctx c = { .a = a };
+    raw_gen g = { .port = port, .topic = kind == FLOW_DIRECT ? "b/out" : "b/in" };
     pthread_t prod, sinkt;
     struct mosquitto *sub = NULL;
-    if (mqtt) {
-        mosquitto_lib_init();
-        c.pub = mosquitto_new("bench-load", true, NULL);
-        sub = mosquitto_new("bench-sink", true, NULL);
-        if (!c.pub || !sub) die("mosquitto_new");
-        mosquitto_connect_callback_set(c.pub, on_connect);
-        mosquitto_connect_callback_set(sub, on_connect);
-        mosquitto_subscribe_callback_set(sub, on_subscribe);
-        mosquitto_message_callback_set(sub, on_mqtt_msg);
-        mosquitto_int_option(c.pub, MOSQ_OPT_SEND_MAXIMUM, 65535);
-        if (mosquitto_connect(c.pub, "127.0.0.1", port, 30) || mosquitto_connect(sub, "127.0.0.1", port, 30))
-            die("cannot connect to the broker");
-        mosquitto_loop_start(c.pub);
-        mosquitto_loop_start(sub);
-        int64_t until = now_ns() + 5000000000;
-        while (atomic_load(&g_connected) < 2 && now_ns() < until) usleep(10000);
-        mosquitto_subscribe(sub, NULL, "b/out", 0);
-        while (!atomic_load(&g_subscribed) && now_ns() < until) usleep(10000);
-        if (!atomic_load(&g_subscribed)) die("the sink did not subscribe");
-        usleep(500000);   /* the agent's bridge connects and subscribes b/in */
-    } else {
+    if (kind == FLOW_BUS) {
         c.sink = bus_sub_new(a->bus, "sink", 1u << 16, 0);
         if (!c.sink || bus_sub_add_filter(c.sink, "b/out") != BUS_OK) die("sink");
         pthread_create(&sinkt, NULL, bus_sink, &c);
         usleep(200000);
+    } else if (!raw) {
+        mosq_gen_start(&c, &sub, port);
     }
-    pthread_create(&prod, NULL, bus_producer, &c);
-    pthread_join(prod, NULL);
-    int64_t until = now_ns() + 3000000000;
-    while (atomic_load(&g_recv) < atomic_load(&g_sent) && now_ns() < until) usleep(1000);
-    atomic_store(&g_stop, true);
-    if (mqtt) {
-        mosquitto_disconnect(c.pub);
-        mosquitto_disconnect(sub);
-        mosquitto_loop_stop(c.pub, true);
-        mosquitto_loop_stop(sub, true);
+    if (kind != FLOW_BUS && raw) {
+        pthread_create(&prod, NULL, raw_gen_main, &g);
+        pthread_join(prod, NULL);
+        c.t0 = g.t0, c.t1 = g.t1, c.stalled = g.stalled;
     } else {
-        pthread_join(sinkt, NULL);
+        pthread_create(&prod, NULL, bus_producer, &c);
+        pthread_join(prod, NULL);
+        int64_t until = now_ns() + 3000000000;
+        while (atomic_load(&g_recv) < atomic_load(&g_sent) && now_ns() < until) usleep(1000);
     }
+    atomic_store(&g_stop, true);
+    if (kind == FLOW_BUS)
+        pthread_join(sinkt, NULL);
+    else if (!raw)
+        mosq_gen_stop(&c, sub);
+    if (kind == FLOW_RELAY)
+        pthread_join(relay, NULL);
     uint64_t sent = atomic_load(&g_sent), recv = atomic_load(&g_recv);
     int64_t last = atomic_load(&g_last_recv_ns);
     double secs = (double)((last > c.t1 ? last : c.t1) - c.t0) * 1e-9;
@@ -335,22 +651,24 @@ static int run_flow(bool mqtt, int stages, int port)
     qsort(g_lat + skip, n - skip, sizeof *g_lat, cmp_i64);
     double p50 = n > skip ? (double)g_lat[skip + (n - skip) / 2] * 1e-3 : 0;
     double p99 = n > skip ? (double)g_lat[skip + (size_t)((double)(n - skip) * 0.99)] * 1e-3 : 0;
-    agent_mod_stats st[8];
-    size_t ns = agent_stats(a, st, 8);
     uint64_t dropped = 0, limited = 0;
-    for (size_t i = 0; i < ns && i < 8; i++) dropped += st[i].dropped_full, limited += st[i].rate_limited;
-    printf("%s stages=%d window=%u: sent %" PRIu64 " received %" PRIu64 " in %.2f s = %.0f msg/s;"
+    if (a) {
+        agent_mod_stats st[8];
+        size_t ns = agent_stats(a, st, 8);
+        for (size_t i = 0; i < ns && i < 8; i++) dropped += st[i].dropped_full, limited += st[i].rate_limited;
+    }
+    char what[64];
+    if (kind == FLOW_BUS || kind == FLOW_MQTT)
+        snprintf(what, sizeof what, "%s stages=%d", flow_names[kind], stages);
+    else
+        snprintf(what, sizeof what, "%s (no agent)", flow_names[kind]);
+    printf("%s%s window=%u: sent %" PRIu64 " received %" PRIu64 " in %.2f s = %.0f msg/s;"
            " latency p50 %.1f us p99 %.1f us; dropped %" PRIu64 " rate_limited %" PRIu64 " bad %" PRIu64 "%s\n",
-           mqtt ? "mqtt" : "bus", stages, g_window, sent, recv, secs, (double)recv / secs, p50, p99,
-           dropped, limited, atomic_load(&g_bad), c.stalled ? " (STALLED)" : "");
+           what, kind == FLOW_BUS ? "" : raw ? " gen=raw" : " gen=mosq", g_window, sent, recv, secs,
+           (double)recv / secs, p50, p99, dropped, limited, atomic_load(&g_bad), c.stalled ? " (STALLED)" : "");
     fflush(stdout);
     if (c.sink) bus_sub_close(c.sink);
-    agent_stop(a);
-    if (mqtt) {
-        mosquitto_destroy(c.pub);
-        mosquitto_destroy(sub);
-        mosquitto_lib_cleanup();
-    }
+    if (a) agent_stop(a);
     free(g_lat);
     return recv == sent ? 0 : 1;
 }
@@ -435,14 +753,22 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(argv[1], "mem") == 0 && argc == 4) {
         rc = run_mem(atoi(argv[2]), atoi(argv[3]));
-    } else if ((strcmp(argv[1], "bus") == 0 && argc == 5) || (strcmp(argv[1], "mqtt") == 0 && argc == 6)) {
+    } else if ((strcmp(argv[1], "bus") == 0 && argc == 5) ||
+               (strcmp(argv[1], "mqtt") == 0 && (argc == 6 || argc == 7))) {
         int stages = atoi(argv[2]);
         if (stages < 1 || stages > 3) goto usage;
         g_seconds = atof(argv[3]);
         g_window = (unsigned)atoi(argv[4]);
         if (g_window < 1) g_window = 1;
         bool mqtt = argv[1][0] == 'm';
-        rc = run_flow(mqtt, stages, mqtt ? atoi(argv[5]) : 0);
+        bool raw = argc < 7 || strcmp(argv[6], "mosq") != 0;
+        if (argc == 7 && raw && strcmp(argv[6], "raw") != 0) goto usage;
+        rc = run_flow(mqtt ? FLOW_MQTT : FLOW_BUS, stages, mqtt ? atoi(argv[5]) : 0, raw);
+    } else if ((strcmp(argv[1], "direct") == 0 || strcmp(argv[1], "relay") == 0) && argc == 5) {
+        g_seconds = atof(argv[2]);
+        g_window = (unsigned)atoi(argv[3]);
+        if (g_window < 1) g_window = 1;
+        rc = run_flow(argv[1][0] == 'd' ? FLOW_DIRECT : FLOW_RELAY, 1, atoi(argv[4]), true);
     } else {
         goto usage;
     }
@@ -451,7 +777,8 @@ int main(int argc, char **argv)
     return rc;
 usage:
     fprintf(stderr, "usage: bench_agent_throughput bus STAGES SECONDS WINDOW\n"
-                    "       bench_agent_throughput mqtt STAGES SECONDS WINDOW PORT\n"
+                    "       bench_agent_throughput mqtt STAGES SECONDS WINDOW PORT [raw|mosq]\n"
+                    "       bench_agent_throughput direct|relay SECONDS WINDOW PORT\n"
                     "       bench_agent_throughput mem N K\n");
     return 2;
 }

@@ -8,11 +8,25 @@
  * used only under MQTT 3.1.1 to recognise the broker's echo of our own
  * publishes when import and export filters overlap.
  *
- * Threads and locks: libmosquitto's loop thread runs on_connect,
- * on_disconnect and on_message; the forwarding thread pops the inbox and
- * calls mosquitto_publish (which is thread-safe). `lock` guards the
- * connection state, last_error and the echo ring; `cond` wakes the
- * forwarder when the state changes. Counters are atomics.
+ * Threads and locks: the bridge's own network thread (net_main) drives
+ * libmosquitto through mosquitto_loop_read/loop_write/loop_misc, so
+ * on_connect, on_disconnect and on_message run there; it also reconnects
+ * with backoff. The forwarding thread pops the inbox in batches and queues
+ * each message with mosquitto_publish; the client is marked threaded
+ * (mosquitto_threaded_set), so publish only queues and the network thread
+ * alone writes the socket (a publisher writing while the network thread
+ * closes the socket could hit a reused descriptor). After a batch the
+ * forwarder wakes the network thread through an eventfd, and only when it
+ * sleeps in poll. `lock` guards the connection state, last_error and the
+ * echo ring; `cond` wakes the forwarder when the state changes. Counters
+ * are atomics.
+ *
+ * Why not mosquitto_loop_start: its thread (mosquitto_loop) calls select()
+ * before every packet it reads, and every publish from another thread
+ * wakes it through a socketpair that it drains one byte per select(); per
+ * relayed message that is about seven system calls and a context switch
+ * on the agent's core. Ours reads until the socket is drained and is woken
+ * at most once per forwarded batch (bench/README.md has the measurements).
  *
  * Ownership: the bridge owns the client, the subscriber (freed after both
  * threads stopped) and its copies of strings; it borrows the bus. */
@@ -21,16 +35,23 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define ECHO_RING 256                  /* recent exports remembered (3.1.1 echo guard) */
 #define ECHO_WINDOW_NS 5000000000LL    /* an echo older than this is not one */
 #define FORWARD_POLL_MS 200            /* forwarder's wake-up period when idle */
+#define FORWARD_BATCH 256              /* messages queued per network-thread wake-up, at most */
+#define READ_BATCH 256                 /* packets read per poll(), at most */
+#define NET_POLL_MS 1000               /* network thread's poll timeout (keepalive checks) */
+#define STOP_FLUSH_MS 1000             /* at shutdown, how long queued packets may take to go out */
 #define DEFAULT_BUFFER 1000
 
 typedef struct echo_entry {
@@ -59,7 +80,15 @@ struct mqtt_bridge {
 
     pthread_t forwarder;
     bool forwarder_started;
-    bool loop_started;
+    pthread_t net;                     /* net_main: the network loop and reconnects */
+    bool net_started;
+    int wake_fd;                       /* eventfd: wakes net_main from poll */
+    _Atomic bool net_sleeping;         /* net_main is in (or about to enter) poll */
+    _Atomic bool net_stop;             /* set after the forwarder ended: flush and leave */
+    _Atomic bool up;                   /* mirrors connected, read without the lock */
+    unsigned backoff_min_ms, backoff_max_ms;
+    unsigned backoff_ms;               /* the next reconnect delay (net_main only) */
+    bool attempt_open;                 /* a connect attempt has had no CONNACK yet (net_main only) */
 
     _Atomic uint64_t connects, disconnects, connect_failures;
     _Atomic uint64_t published, received, publish_errors, dropped_inbound;
@@ -158,14 +187,17 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     (void)mosq;
     mqtt_bridge *m = obj;
+    m->attempt_open = false;
     if (rc != 0) {
         set_error(m, "connection refused: %s", connack_text(m->mqtt5, rc));
         atomic_fetch_add(&m->connect_failures, 1);  /* after the text: readers see both */
         return;
     }
     subscribe_imports(m);
+    m->backoff_ms = m->backoff_min_ms;
     pthread_mutex_lock(&m->lock);
     m->connected = true;
+    atomic_store(&m->up, true);
     m->last_error[0] = 0;
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
@@ -179,6 +211,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     pthread_mutex_lock(&m->lock);
     bool was = m->connected;
     m->connected = false;
+    atomic_store(&m->up, false);
     if (was && rc != 0 && !m->stopping)          /* a refusal keeps its own text */
         snprintf(m->last_error, sizeof m->last_error, "connection lost: %s", mosquitto_strerror(rc));
     pthread_cond_broadcast(&m->cond);
@@ -214,6 +247,162 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         atomic_fetch_add(&m->dropped_inbound, 1);
 }
 
+/* ---- the network thread ---------------------------------------------------- */
+
+/* Wakes net_main if it sleeps in poll (or is about to: it sets net_sleeping
+ * before its last look at libmosquitto's queue, and we queued before this
+ * look at the flag, so one of the two sees the other). */
+static void net_kick(mqtt_bridge *m)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load(&m->net_sleeping)) {
+        uint64_t one = 1;
+        ssize_t n = write(m->wake_fd, &one, sizeof one);
+        (void)n;                       /* EAGAIN: the counter is already non-zero */
+    }
+}
+
+/* Errors after which libmosquitto's own loop_forever gives up rather than
+ * reconnecting (a TLS verification failure among them); we do the same. */
+static bool fatal_rc(int rc, int err)
+{
+    switch (rc) {
+    case MOSQ_ERR_NOMEM: case MOSQ_ERR_PROTOCOL: case MOSQ_ERR_INVAL:
+    case MOSQ_ERR_NOT_FOUND: case MOSQ_ERR_TLS: case MOSQ_ERR_PAYLOAD_SIZE:
+    case MOSQ_ERR_NOT_SUPPORTED: case MOSQ_ERR_AUTH: case MOSQ_ERR_ACL_DENIED:
+    case MOSQ_ERR_UNKNOWN: case MOSQ_ERR_EAI: case MOSQ_ERR_PROXY:
+        return true;
+    default:
+        return err == EPROTO;
+    }
+}
+
+/* Sleeps up to ms, or until net_kick or a stop; drains the eventfd. */
+static void net_wait(mqtt_bridge *m, int fd, short events, int ms, short *out_revents)
+{
+    struct pollfd pfd[2] = { { .fd = m->wake_fd, .events = POLLIN }, { .fd = fd, .events = events } };
+    *out_revents = 0;
+    atomic_store(&m->net_sleeping, true);
+    atomic_thread_fence(memory_order_seq_cst);
+    /* A batch queued just before the flag went up is not missed: look again. */
+    if (fd >= 0 && !(events & POLLOUT) && mosquitto_want_write(m->mosq))
+        ms = 0;
+    if (atomic_load(&m->net_stop))
+        ms = 0;
+    int n = poll(pfd, fd >= 0 ? 2 : 1, ms);
+    atomic_store(&m->net_sleeping, false);
+    if (n <= 0)
+        return;
+    if (pfd[0].revents & POLLIN) {
+        uint64_t v;
+        ssize_t r = read(m->wake_fd, &v, sizeof v);
+        (void)r;
+    }
+    if (fd >= 0)
+        *out_revents = pfd[1].revents;
+}
+
+/* Reads packets until the socket is drained (each one runs its callback),
+ * READ_BATCH at most so that writes and keepalive get their turn.
+ * libmosquitto reads one packet per mosquitto_loop_read and leaves errno at
+ * EAGAIN when the socket had no more. */
+static int read_batch(mqtt_bridge *m)
+{
+    for (int i = 0; i < READ_BATCH; i++) {
+        errno = 0;
+        int rc = mosquitto_loop_read(m->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0)
+            return rc;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+/* One turn with a socket: poll it, read, write, keepalive. What
+ * mosquitto_loop does, without the select() per packet and the socketpair. */
+static int net_turn(mqtt_bridge *m, int fd)
+{
+    bool want = mosquitto_want_write(m->mosq);
+    short rev;
+    net_wait(m, fd, (short)(POLLIN | (want ? POLLOUT : 0)), NET_POLL_MS, &rev);
+    int rc = MOSQ_ERR_SUCCESS;
+    if (rev & (POLLIN | POLLERR | POLLHUP))
+        rc = read_batch(m);
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 && mosquitto_want_write(m->mosq))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0)
+        rc = mosquitto_loop_misc(m->mosq);
+    return rc;
+}
+
+/* At shutdown: what the forwarder queued goes out, then DISCONNECT. */
+static void net_flush(mqtt_bridge *m)
+{
+    if (!atomic_load(&m->up))
+        return;                        /* connecting or away: nothing to say */
+    int64_t until = now_ns() + (int64_t)STOP_FLUSH_MS * 1000000;
+    bool disconnect_sent = false;
+    while (mosquitto_socket(m->mosq) >= 0 && now_ns() < until) {
+        if (!mosquitto_want_write(m->mosq)) {
+            if (disconnect_sent)
+                break;
+            mosquitto_disconnect(m->mosq);
+            disconnect_sent = true;
+        }
+        struct pollfd pfd = { .fd = mosquitto_socket(m->mosq), .events = POLLOUT };
+        if (poll(&pfd, 1, 50) > 0 && mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+            break;
+    }
+}
+
+/* A connection attempt that ended before any CONNACK (refused at the TCP
+ * level, reset, TLS failure) is a failed attempt too. */
+static void note_attempt_failed(mqtt_bridge *m, int rc, int err)
+{
+    m->attempt_open = false;
+    if (rc != MOSQ_ERR_TLS && err != EPROTO)  /* for TLS, on_log's text says more */
+        set_error(m, "connect failed: %s", rc == MOSQ_ERR_ERRNO && err ? strerror(err) : mosquitto_strerror(rc));
+    atomic_fetch_add(&m->connect_failures, 1);
+}
+
+/* The network loop: with a socket, net_turn; without one, wait the backoff
+ * (doubling from reconnect_min_ms to reconnect_max_ms, reset by a CONNACK)
+ * and reconnect asynchronously, so a stop is never stuck in connect(). */
+static void *net_main(void *arg)
+{
+    mqtt_bridge *m = arg;
+    bool given_up = false;             /* a fatal error: stay down until the bridge is rebuilt */
+    while (!atomic_load(&m->net_stop)) {
+        int fd = mosquitto_socket(m->mosq);
+        if (fd < 0) {
+            short rev;
+            net_wait(m, -1, 0, given_up ? NET_POLL_MS : (int)m->backoff_ms, &rev);
+            if (given_up || atomic_load(&m->net_stop))
+                continue;
+            unsigned next = m->backoff_ms * 2;
+            m->backoff_ms = next > m->backoff_max_ms ? m->backoff_max_ms : next;
+            errno = 0;
+            int rc = mosquitto_reconnect_async(m->mosq);
+            m->attempt_open = true;
+            if (rc != MOSQ_ERR_SUCCESS)
+                note_attempt_failed(m, rc, errno);
+            continue;
+        }
+        errno = 0;
+        int rc = net_turn(m, fd);
+        int err = errno;
+        if (rc == MOSQ_ERR_SUCCESS)
+            continue;
+        if (m->attempt_open && mosquitto_socket(m->mosq) < 0)
+            note_attempt_failed(m, rc, err);
+        if (fatal_rc(rc, err))
+            given_up = true;
+    }
+    net_flush(m);
+    return NULL;
+}
+
 /* ---- the forwarding thread (bus -> broker) --------------------------------- */
 
 /* Waits up to ms for a connection; false when stopping or still away. */
@@ -228,8 +417,9 @@ static bool wait_connected_locked(mqtt_bridge *m, int ms)
     return m->connected;
 }
 
-/* Publishes one message; true when it is finished with (sent or dropped),
- * false when the connection went away and it must be retried. */
+/* Queues one message with libmosquitto; true when it is finished with
+ * (queued or dropped), false when the connection went away and it must be
+ * retried. */
 static bool forward_one(mqtt_bridge *m, const bus_msg *msg)
 {
     if (msg->origin_id == m->sub_id) {        /* came from the broker: never back */
@@ -255,34 +445,52 @@ static bool forward_one(mqtt_bridge *m, const bus_msg *msg)
     return true;
 }
 
+/* Queues *pending and then whatever else the inbox holds right now, up to
+ * FORWARD_BATCH, so that the network thread is woken once for all of them.
+ * On return *pending is NULL, or a message to retry after a reconnect. */
+static void forward_batch(mqtt_bridge *m, bus_msg **pending)
+{
+    for (int n = 0; ; ) {
+        if (!forward_one(m, *pending))
+            break;
+        bus_msg_release(*pending);
+        *pending = NULL;
+        atomic_store(&m->holding, 0);
+        if (++n == FORWARD_BATCH || !atomic_load(&m->up) || bus_sub_pop(m->sub, 0, pending) != BUS_OK)
+            break;
+        atomic_store(&m->holding, 1);
+    }
+    net_kick(m);
+}
+
 static void *forward_main(void *arg)
 {
     mqtt_bridge *m = arg;
     bus_msg *pending = NULL;
     for (;;) {
-        pthread_mutex_lock(&m->lock);
-        bool up = wait_connected_locked(m, FORWARD_POLL_MS);
-        bool stopping = m->stopping;
-        pthread_mutex_unlock(&m->lock);
-        if (!up) {
-            if (stopping)
-                break;
-            continue;                         /* away: messages wait in the inbox */
+        if (!atomic_load(&m->up)) {
+            pthread_mutex_lock(&m->lock);
+            bool up = wait_connected_locked(m, FORWARD_POLL_MS);
+            bool stopping = m->stopping;
+            pthread_mutex_unlock(&m->lock);
+            if (!up) {
+                if (stopping)
+                    break;
+                continue;                     /* away: messages wait in the inbox */
+            }
         }
         if (!pending) {
-            /* Stopping: drain what is queued (the inbox is closed), then leave. */
-            bus_result r = bus_sub_pop(m->sub, stopping ? 0 : FORWARD_POLL_MS, &pending);
-            if (r == BUS_E_CLOSED || (stopping && r != BUS_OK))
+            /* The inbox is closed when stopping: what is queued still comes
+             * out, then BUS_E_CLOSED ends the thread. */
+            bus_result r = bus_sub_pop(m->sub, FORWARD_POLL_MS, &pending);
+            if (r == BUS_E_CLOSED)
                 break;
             if (r != BUS_OK)
                 continue;
             atomic_store(&m->holding, 1);
         }
-        if (forward_one(m, pending)) {
-            bus_msg_release(pending);
-            pending = NULL;
-            atomic_store(&m->holding, 0);
-        } else {
+        forward_batch(m, &pending);
+        if (pending) {
             pthread_mutex_lock(&m->lock);     /* let on_disconnect catch up */
             struct timespec until;
             deadline_in(&until, 50);
@@ -364,12 +572,6 @@ static bool configure_tls(mqtt_bridge *m, const config_broker *cfg, char *err, s
     return true;
 }
 
-static unsigned ms_to_whole_s(uint32_t ms, unsigned floor_s)
-{
-    unsigned s = (unsigned)((ms + 999u) / 1000u);
-    return s < floor_s ? floor_s : s;
-}
-
 static bool configure_client(mqtt_bridge *m, const config_broker *cfg, char *err, size_t err_cap)
 {
     const char *id = cfg->client_id[0] ? cfg->client_id : NULL;
@@ -390,9 +592,11 @@ static bool configure_client(mqtt_bridge *m, const config_broker *cfg, char *err
     }
     if (!configure_tls(m, cfg, err, err_cap))
         return false;
-    unsigned lo = ms_to_whole_s(cfg->reconnect_min_ms, 1);
-    unsigned hi = ms_to_whole_s(cfg->reconnect_max_ms, lo);
-    mosquitto_reconnect_delay_set(m->mosq, lo, hi, true);
+    /* Publish only queues; net_main alone writes the socket. */
+    mosquitto_threaded_set(m->mosq, true);
+    m->backoff_min_ms = cfg->reconnect_min_ms ? cfg->reconnect_min_ms : 500;
+    m->backoff_max_ms = cfg->reconnect_max_ms > m->backoff_min_ms ? cfg->reconnect_max_ms : m->backoff_min_ms;
+    m->backoff_ms = m->backoff_min_ms;
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_message_callback_set(m->mosq, on_message);
@@ -400,25 +604,29 @@ static bool configure_client(mqtt_bridge *m, const config_broker *cfg, char *err
     return true;
 }
 
-/* Starts the first (asynchronous) connect, then the loop thread. A broker
- * that is not there yet is not an error: the loop thread keeps trying. */
+/* Starts the first (asynchronous) connect, then the network and the
+ * forwarding threads. A broker that is not there yet is not an error: the
+ * network thread keeps trying. */
 static bool start_threads(mqtt_bridge *m, const config_broker *cfg, char *err, size_t err_cap)
 {
     const char *host = cfg->host[0] ? cfg->host : "127.0.0.1";
     int port = cfg->port ? (int)cfg->port : (cfg->tls ? 8883 : 1883);
     int keepalive = cfg->keepalive_s ? (int)cfg->keepalive_s : 30;
-    int rc = mosquitto_connect_async(m->mosq, host, port, keepalive);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        atomic_fetch_add(&m->connect_failures, 1);
-        set_error(m, "connect failed: %s",
-                  rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-    }
-    rc = mosquitto_loop_start(m->mosq);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, err_cap, "mqtt: cannot start the network thread: %s", mosquitto_strerror(rc));
+    m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m->wake_fd < 0) {
+        snprintf(err, err_cap, "mqtt: eventfd: %s", strerror(errno));
         return false;
     }
-    m->loop_started = true;
+    errno = 0;
+    m->attempt_open = true;
+    int rc = mosquitto_connect_async(m->mosq, host, port, keepalive);
+    if (rc != MOSQ_ERR_SUCCESS)
+        note_attempt_failed(m, rc, errno);
+    if (pthread_create(&m->net, NULL, net_main, m) != 0) {
+        snprintf(err, err_cap, "mqtt: cannot start the network thread");
+        return false;
+    }
+    m->net_started = true;
     if (pthread_create(&m->forwarder, NULL, forward_main, m) != 0) {
         snprintf(err, err_cap, "mqtt: cannot start the forwarding thread");
         return false;
@@ -440,6 +648,7 @@ mqtt_bridge *mqtt_bridge_new(bus *b, const config_broker *cfg, char *err, size_t
     }
     mosquitto_lib_init();
     m->bus = b;
+    m->wake_fd = -1;
     m->qos = cfg->qos > 1 ? 1 : (int)cfg->qos;
     m->mqtt5 = cfg->protocol == 5;
     pthread_mutex_init(&m->lock, NULL);
@@ -470,12 +679,19 @@ void mqtt_bridge_free(mqtt_bridge *m)
         bus_sub_close(m->sub);
     if (m->forwarder_started)
         pthread_join(m->forwarder, NULL);
-    if (m->mosq) {
-        mosquitto_disconnect(m->mosq);
-        if (m->loop_started)
-            mosquitto_loop_stop(m->mosq, false);
-        mosquitto_destroy(m->mosq);
+    /* The forwarder has queued all it will: the network thread sends it,
+     * disconnects and ends. */
+    atomic_store(&m->net_stop, true);
+    if (m->net_started) {
+        uint64_t one = 1;
+        ssize_t n = write(m->wake_fd, &one, sizeof one);
+        (void)n;
+        pthread_join(m->net, NULL);
     }
+    if (m->wake_fd >= 0)
+        close(m->wake_fd);
+    if (m->mosq)
+        mosquitto_destroy(m->mosq);
     if (m->sub)
         bus_sub_free(m->sub);
     for (size_t i = 0; i < m->nimports; i++)

@@ -22,17 +22,22 @@
  * bridge remembers a short window of what it exported and drops the
  * broker's echo of it when import and export filters overlap.
  *
- * Reconnect: libmosquitto's loop thread reconnects with exponential
- * backoff between reconnect_min_ms and reconnect_max_ms (whole seconds,
- * at least 1 s: libmosquitto's granularity). A refused connection (bad
- * credentials, TLS failure) is reported through mqtt_bridge_get_stats's
- * last_error and retried with the same backoff; it never ends the agent.
+ * Reconnect: the bridge's network thread reconnects with exponential
+ * backoff, doubling from reconnect_min_ms up to reconnect_max_ms, back to
+ * the minimum after each successful connect. A refused connection (bad
+ * credentials) or a failed attempt is reported through
+ * mqtt_bridge_get_stats's last_error and retried with the same backoff; it
+ * never ends the agent. Errors that libmosquitto's own loop treats as final
+ * (a TLS verification failure, a protocol error) stop the retries until the
+ * bridge is rebuilt (a config reload).
  *
- * Threads: libmosquitto's loop thread (mosquitto_loop_start) runs the
- * network and the connect/disconnect/message callbacks; one forwarding
- * thread runs the outbound side. All the functions below are called from
- * the owner's thread; mqtt_bridge_get_stats and mqtt_bridge_wait_connected
- * may be called from any thread.
+ * Threads: the bridge's network thread drives libmosquitto
+ * (mosquitto_loop_read/loop_write/loop_misc on its socket, not
+ * mosquitto_loop_start) and runs the connect/disconnect/message callbacks;
+ * one forwarding thread runs the outbound side and hands batches to the
+ * network thread. All the functions below are called from the owner's
+ * thread; mqtt_bridge_get_stats and mqtt_bridge_wait_connected may be
+ * called from any thread.
  *
  * Ownership: the bridge borrows the bus (which must outlive it) and copies
  * what it needs from the config. mqtt_bridge_free stops both threads,
