@@ -26,6 +26,7 @@
 #include "agent_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -307,6 +308,41 @@ static void note_key(jbuf *b, size_t *n, bool differs, const char *key)
     (*n)++;
 }
 
+/* What a reload did to one section's drivers or modules: three lists of
+ * names (added, changed or replaced, removed), for its one log line. */
+typedef struct changes {
+    char text[3][1024];
+    jbuf list[3];
+    size_t count[3];
+} changes;
+
+enum { CH_ADDED, CH_CHANGED, CH_REMOVED };
+
+static void changes_init(changes *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < 3; i++) jb_init(&c->list[i], c->text[i], sizeof c->text[i]);
+}
+
+/* Appends one item (printf-formatted) to list `which`. */
+__attribute__((format(printf, 3, 4))) static void changes_add(changes *c, int which, const char *fmt, ...)
+{
+    char item[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(item, sizeof item, fmt, ap);
+    va_end(ap);
+    jb_raw(&c->list[which], "%s%s", c->count[which]++ ? ", " : "", item);
+}
+
+/* "reload: SECTION: added [..], CHANGED [..], removed [..]" when anything changed. */
+static void changes_log(agent *ag, const changes *c, const char *section, const char *changed)
+{
+    if (c->count[CH_ADDED] + c->count[CH_CHANGED] + c->count[CH_REMOVED])
+        alog(ag->log, ALOG_INFO, NULL, "reload: %s: added [%s], %s [%s], removed [%s]", section,
+             c->text[CH_ADDED], changed, c->text[CH_CHANGED], c->text[CH_REMOVED]);
+}
+
 static const struct { const char *key; size_t off; } driver_numbers[] = {
     { "amplitude", offsetof(config_driver, amplitude) }, { "offset", offsetof(config_driver, offset) },
     { "period_s", offsetof(config_driver, period_s) },   { "start", offsetof(config_driver, start) },
@@ -366,12 +402,8 @@ static bool drivers_apply(agent *ag, const config *cfg, bool strict, char *err, 
         snprintf(err, cap, "drivers: out of memory");
         return false;
     }
-    char added[1024], changed[2048], removed[1024];
-    jbuf ja, jc, jr;
-    jb_init(&ja, added, sizeof added);
-    jb_init(&jc, changed, sizeof changed);
-    jb_init(&jr, removed, sizeof removed);
-    size_t na = 0, nc = 0, nr = 0;
+    changes ch;
+    changes_init(&ch);
     int64_t t0 = agent_wall_ns();
     for (size_t i = 0; i < n && ok; i++) {
         const config_driver *d = &cfg->drivers[i];
@@ -386,7 +418,7 @@ static bool drivers_apply(agent *ag, const config *cfg, bool strict, char *err, 
         if (old && diffs == 1 && strcmp(old->cfg.topic, d->topic) != 0 && !d->actuator &&
             drv_set_topic(ag->drivers, d->name, d->topic) == DRV_OK) {
             next[i] = want;
-            jb_raw(&jc, "%s%s (topic %s -> %s)", nc++ ? ", " : "", d->name, old->cfg.topic, d->topic);
+            changes_add(&ch, CH_CHANGED, "%s (topic %s -> %s)", d->name, old->cfg.topic, d->topic);
             continue;
         }
         char why[1024];
@@ -399,14 +431,14 @@ static bool drivers_apply(agent *ag, const config *cfg, bool strict, char *err, 
         }
         next[i] = want;
         fresh[i] = true;
-        if (old) jb_raw(&jc, "%s%s (%s)", nc++ ? ", " : "", d->name, keys);
-        else jb_raw(&ja, "%s%s", na++ ? ", " : "", d->name);
+        if (old) changes_add(&ch, CH_CHANGED, "%s (%s)", d->name, keys);
+        else changes_add(&ch, CH_ADDED, "%s", d->name);
     }
     for (size_t i = 0; i < ag->ndrvs && ok; i++) {
         const char *name = ag->drvs[i].cfg.name;
         if (find_driver(next, n, name)) continue;
         drv_remove(ag->drivers, name);
-        jb_raw(&jr, "%s%s", nr++ ? ", " : "", name);
+        changes_add(&ch, CH_REMOVED, "%s", name);
     }
     for (size_t i = 0; i < n && ok; i++) {
         if (!fresh[i]) continue;
@@ -424,9 +456,7 @@ static bool drivers_apply(agent *ag, const config *cfg, bool strict, char *err, 
     free(ag->drvs);
     ag->drvs = next;
     ag->ndrvs = count;
-    if (!strict && na + nc + nr)
-        alog(ag->log, ALOG_INFO, NULL, "reload: drivers: added [%s], changed [%s], removed [%s]", added, changed,
-             removed);
+    if (!strict) changes_log(ag, &ch, "drivers", "changed");
     return true;
 }
 
@@ -712,12 +742,8 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
     if (ag->running) drivers_apply(ag, cfg, false, err, cap);
     bool *was = calloc(n ? n : 1, sizeof *was);     /* fresh[i] replaces a running mod */
     for (size_t i = 0; was && i < n; i++) was[i] = fresh[i] && find_mod(ag, fresh[i]->name);
-    char added[1024], replaced[1024], removed[1024];
-    jbuf ja, jp, jr;
-    jb_init(&ja, added, sizeof added);
-    jb_init(&jp, replaced, sizeof replaced);
-    jb_init(&jr, removed, sizeof removed);
-    size_t na = 0, np = 0, nr = 0;
+    changes ch;
+    changes_init(&ch);
     /* Retire every running mod that is not kept (removed or replaced). */
     for (agent_mod *m = ag->mods, *next; m; m = next) {
         next = m->next;
@@ -727,8 +753,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
             bool repl = false;
             for (size_t i = 0; i < n; i++) repl = repl || (fresh[i] && strcmp(fresh[i]->name, m->name) == 0);
             alog(ag->log, ALOG_INFO, m->name, repl ? "replacing (reload)" : "removing (reload)");
-            if (repl) jb_raw(&jp, "%s%s", np++ ? ", " : "", m->name);
-            else jb_raw(&jr, "%s%s", nr++ ? ", " : "", m->name);
+            changes_add(&ch, repl ? CH_CHANGED : CH_REMOVED, "%s", m->name);
             mod_retire(ag, m);
         }
     }
@@ -737,7 +762,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < n; i++) {
         if (!fresh[i]) continue;
-        if (was && !was[i]) jb_raw(&ja, "%s%s", na++ ? ", " : "", fresh[i]->name);
+        if (was && !was[i]) changes_add(&ch, CH_ADDED, "%s", fresh[i]->name);
         char why[1024];
         if (!mod_launch(ag, fresh[i], why, sizeof why)) {
             alog(ag->log, ALOG_ERROR, fresh[i]->name, "%s", why);
@@ -746,9 +771,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         }
     }
     if (ag->running) {
-        if (na + np + nr)
-            alog(ag->log, ALOG_INFO, NULL, "reload: modules: added [%s], replaced [%s], removed [%s]", added,
-                 replaced, removed);
+        changes_log(ag, &ch, "modules", "replaced");
         agent_section_apply(ag, &old);
         broker_apply(ag, &old);
         http_apply(ag, &old);

@@ -288,7 +288,9 @@ bool drv_topic(drv_registry *reg, const char *name, char *out, size_t cap)
     return ok;
 }
 
-drv_result drv_remove(drv_registry *reg, const char *name)
+/* Unlinks name from reg and waits until no call holds it: the caller then
+ * owns the entry alone. NULL (and the error text) when there is none. */
+static entry *take(drv_registry *reg, const char *name)
 {
     pthread_mutex_lock(&reg->mu);
     size_t i = index_of(reg, name);
@@ -298,28 +300,22 @@ drv_result drv_remove(drv_registry *reg, const char *name)
         drain_refs(reg, e);
     }
     pthread_mutex_unlock(&reg->mu);
-    if (!e) {
-        set_err(reg, "no driver named '%s'", name);
-        return DRV_ENOENT;
-    }
+    if (!e) set_err(reg, "no driver named '%s'", name);
+    return e;
+}
+
+drv_result drv_remove(drv_registry *reg, const char *name)
+{
+    entry *e = take(reg, name);
+    if (!e) return DRV_ENOENT;
     entry_free(e);
     return DRV_OK;
 }
 
 drv_result drv_move(drv_registry *dst, drv_registry *src, const char *name)
 {
-    pthread_mutex_lock(&src->mu);
-    size_t i = index_of(src, name);
-    entry *e = i < src->count ? src->entries[i] : NULL;
-    if (e) {
-        unlink_at(src, i);
-        drain_refs(src, e);
-    }
-    pthread_mutex_unlock(&src->mu);
-    if (!e) {
-        set_err(src, "no driver named '%s'", name);
-        return DRV_ENOENT;
-    }
+    entry *e = take(src, name);
+    if (!e) return DRV_ENOENT;
     e->next_due = 0;
     pthread_mutex_lock(&dst->mu);
     size_t j = index_of(dst, name);
