@@ -225,6 +225,8 @@ static int iop_traps(gr_iop op)
 #ifdef GR_WITH_FUSED
     case GR_IOP_i32_load_ai: case GR_IOP_i32_load8_u_ai: case GR_IOP_i32_load16_s_ai:
     case GR_IOP_f64_load_ai: case GR_IOP_i32_load_sai:
+    case GR_IOP_f64_add_m: case GR_IOP_f64_sub_m: case GR_IOP_f64_mul_m:
+    case GR_IOP_i32_load_idx: case GR_IOP_i32_add_imm_load:
 #endif
         return 1;
     default:
@@ -243,11 +245,13 @@ graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *ope
 
 void graft__cc_drop_last(gr_cc *c)
 {
+    if (c->npcmap > 0 && c->pcmap[c->npcmap - 1].pc == c->last_pc) c->npcmap--;
     c->nwords = c->last_pc;
     c->last_d = c->prev_d;
     c->last_pc = c->prev_pc;
     c->last_op = c->prev_op;
     c->prev_d = GR_NONE;
+    c->prev_op = GR_IOP_COUNT_;
 }
 
 /* A branch to a loop head: it tests the interrupt flag (interp.c, JUMP),
@@ -367,6 +371,11 @@ static graft_result materialize_local_ahead(gr_cc *c, uint32_t x)
     gr_iop op = c->last_op;
     int mapped = c->npcmap > 0 && c->pcmap[c->npcmap - 1].pc == start;
     if (n > sizeof saved / sizeof *saved) return materialize_local(c, x);
+#ifdef GR_WITH_FUSED
+    /* i32_add_imm_load writes x = p + k before its load: an alias taken
+     * ahead of it would see x's older value. */
+    if (op == GR_IOP_i32_add_imm_load && c->words[start + 1] == x) return materialize_local(c, x);
+#endif
     memcpy(saved, &c->words[start], n * sizeof *saved);
     c->nwords = start;
     c->last_op = GR_IOP_COUNT_;   /* gone for now: nothing joins it */
@@ -560,6 +569,9 @@ static graft_result write_local(gr_cc *c, const gr_ventry *v, uint32_t x)
     if (c->last_d != GR_NONE && v->slot >= c->nlocals && c->words[c->last_d] == v->slot) {
         c->words[c->last_d] = x;
         c->last_d = GR_NONE;
+#ifdef GR_WITH_FUSED
+        graft__cc_fuse_retarget(c);
+#endif
         return GRAFT_OK;
     }
     return graft__cc_emit(c, GR_IOP_copy, 2, (uint32_t[]){x, v->slot});

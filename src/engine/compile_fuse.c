@@ -113,10 +113,66 @@ static graft_result replace_last(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, ui
     return graft__cc_emit_def(c, op, 3, (uint32_t[]){d, a, k});
 }
 
+/* f64 add, sub or mul of a value the last instruction just loaded (f64_load
+ * or f64_load_ai into a height slot op pops; for sub, the right operand):
+ * "d a b i off". A trap is the load's, so the fused instruction keeps the
+ * load's pcmap offset. */
+static int fuse_f64_mem(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc)
+{
+    gr_iop f;
+    switch (op) {
+    case GR_IOP_f64_add: f = GR_IOP_f64_add_m; break;
+    case GR_IOP_f64_sub: f = GR_IOP_f64_sub_m; break;
+    case GR_IOP_f64_mul: f = GR_IOP_f64_mul_m; break;
+    default: return 0;
+    }
+    int ai = c->last_op == GR_IOP_f64_load_ai;
+    if (c->last_d == GR_NONE || (c->last_op != GR_IOP_f64_load && !ai) || c->npcmap == 0 ||
+        c->pcmap[c->npcmap - 1].pc != c->last_pc)
+        return 0;
+    uint32_t t = c->words[c->last_d];
+    if (t < c->nlocals || a == b) return 0;
+    if (t != b) {
+        if (t != a || op == GR_IOP_f64_sub) return 0;
+        a = b;   /* add and mul commute */
+    }
+    const uint32_t *w = &c->words[c->last_pc];
+    uint32_t ops[5] = {d, a, w[2], ai ? w[3] : 0, ai ? w[4] : w[3]};
+    uint32_t at = c->pcmap[c->npcmap - 1].wasm_offset;
+    graft__cc_drop_last(c);
+    *rc = graft__cc_emit_def(c, f, 5, ops);
+    if (*rc == GRAFT_OK) c->pcmap[c->npcmap - 1].wasm_offset = at;
+    return 1;
+}
+
+/* xor or add of a value the last instruction just shifted or rotated by a
+ * constant (into a height slot op pops): "d a b k", d = a op (b shift k). */
+static int fuse_shifted(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc)
+{
+    static const struct { uint16_t op, shift, fused; } map[] = {
+        {GR_IOP_i32_xor, GR_IOP_i32_rotl_imm, GR_IOP_i32_xor_rotl},
+        {GR_IOP_i32_xor, GR_IOP_i32_shr_u_imm, GR_IOP_i32_xor_shr_u},
+        {GR_IOP_i32_add, GR_IOP_i32_shl_imm, GR_IOP_i32_add_shl},
+    };
+    if (c->last_d == GR_NONE) return 0;
+    uint32_t t = c->words[c->last_d];
+    if (t < c->nlocals || a == b || (t != a && t != b)) return 0;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        if (map[i].op != op || map[i].shift != c->last_op) continue;
+        const uint32_t *w = &c->words[c->last_pc];
+        uint32_t ops[4] = {d, t == b ? a : b, w[2], w[3]};   /* both ops commute */
+        graft__cc_drop_last(c);
+        *rc = graft__cc_emit_def(c, (gr_iop)map[i].fused, 4, ops);
+        return 1;
+    }
+    return 0;
+}
+
 int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc)
 {
     uint32_t k = 0;
     gr_iop f = GR_IOP_COUNT_;
+    if (fuse_f64_mem(c, op, d, a, b, rc) || fuse_shifted(c, op, d, a, b, rc)) return 1;
     if (op == GR_IOP_i64_add || op == GR_IOP_i64_sub) {
         if (!last_const64_small(c, b, &k) || (op == GR_IOP_i64_sub && k == 0x80000000u)) return 0;
         if (op == GR_IOP_i64_sub) k = 0u - k;
@@ -233,10 +289,37 @@ int graft__cc_fuse_cond(gr_cc *c, uint32_t slot, int when, gr_cond *out)
     return 1;
 }
 
+/* i32.load from the sum the last instruction just computed: a[i]
+ * (i32_add_shl into a height slot) is i32_load_idx; p + k just stored to
+ * local a (an i32_add_imm retargeted by local.tee, right before) is
+ * i32_add_imm_load, whose load result may still be retargeted. */
+static int fuse_load_sum(gr_cc *c, uint32_t d, uint32_t a, uint32_t off, graft_result *rc)
+{
+    const uint32_t *w = &c->words[c->last_pc];
+    if (c->last_op == GR_IOP_i32_add_shl && c->last_d != GR_NONE && a >= c->nlocals &&
+        w[1] == a) {
+        uint32_t ops[5] = {d, w[2], w[3], w[4], off};
+        graft__cc_drop_last(c);
+        *rc = graft__cc_emit_def(c, GR_IOP_i32_load_idx, 5, ops);
+        return 1;
+    }
+    if (c->last_op == GR_IOP_i32_add_imm && c->last_d == GR_NONE && a < c->nlocals &&
+        w[1] == a && c->last_pc + 4 == c->nwords) {
+        uint32_t ops[5] = {a, w[2], w[3], d, off};
+        graft__cc_drop_last(c);
+        *rc = graft__cc_emit(c, GR_IOP_i32_add_imm_load, 5, ops);
+        if (*rc == GRAFT_OK) c->last_d = c->last_pc + 4;
+        return 1;
+    }
+    return 0;
+}
+
 int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t off,
                         graft_result *rc)
 {
     gr_iop f;
+    if (op == GR_IOP_i32_load && c->last_op != GR_IOP_COUNT_ && fuse_load_sum(c, d, a, off, rc))
+        return 1;
     switch (op) {
     case GR_IOP_i32_load: f = GR_IOP_i32_load_ai; break;
     case GR_IOP_i32_load8_u: f = GR_IOP_i32_load8_u_ai; break;
@@ -283,6 +366,26 @@ int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc)
     graft__cc_drop_last(c);
     *rc = graft__cc_emit(c, f, n + 2, w);
     return 1;
+}
+
+/* Add pairs: the last instruction, an i32_add_imm just retargeted to a
+ * local, and the i32_add_imm right before it (prev_op is only an
+ * instruction of the same basic block: labels and unmetered block heads
+ * reset last_op, metered ones emit a charge) become one i32_add_imm2. */
+void graft__cc_fuse_retarget(gr_cc *c)
+{
+    if (c->last_op != GR_IOP_i32_add_imm || c->prev_op != GR_IOP_i32_add_imm ||
+        c->prev_pc + 4 != c->last_pc)
+        return;
+    uint32_t *w = &c->words[c->prev_pc];
+    w[0] = (uint32_t)c->handlers[GR_IOP_i32_add_imm2];
+    memmove(&w[4], &w[5], 3 * sizeof *w);
+    c->nwords--;
+    c->last_pc = c->prev_pc;
+    c->last_op = GR_IOP_i32_add_imm2;
+    c->last_d = GR_NONE;
+    c->prev_d = GR_NONE;
+    c->prev_op = GR_IOP_COUNT_;
 }
 
 #endif

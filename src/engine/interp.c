@@ -165,6 +165,19 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
         pc += 5;                                                               \
         NEXT();                                                                \
     }
+/* f64 arithmetic with a memory operand "d a b i off": x is a, y the f64 at
+ * (u32)(b + i) + off. */
+#define LOAD_OP_F64(name, expr)                                                \
+    OP(name) {                                                                 \
+        uint64_t ea = (uint64_t)(uint32_t)(S(3).u32 + W(4)) + W(5);            \
+        if (ea + 8 > ms) goto trap_mem;                                        \
+        gr_slot m_;                                                            \
+        m_.u64 = ld64(mb + ea);                                                \
+        double x = S(2).f64, y = m_.f64;                                       \
+        S(1).f64 = (expr);                                                     \
+        pc += 6;                                                               \
+        NEXT();                                                                \
+    }
 /* i32_load_sai "d a s k off": (u32)((a << s) + k) + off. */
 #define LOAD_SAI(name, N, out, expr)                                           \
     OP(name) {                                                                 \
@@ -963,6 +976,46 @@ dispatch:
         pc += 6;
         NEXT();
     }
+    OP(i32_add_imm2) {
+        S(1).u32 = S(2).u32 + W(3);
+        S(4).u32 = S(5).u32 + W(6);
+        pc += 7;
+        NEXT();
+    }
+    OP(i32_xor_rotl) {
+        S(1).u32 = S(2).u32 ^ gr_rotl32(S(3).u32, W(4));
+        pc += 5;
+        NEXT();
+    }
+    OP(i32_xor_shr_u) {
+        S(1).u32 = S(2).u32 ^ (S(3).u32 >> W(4));
+        pc += 5;
+        NEXT();
+    }
+    OP(i32_add_shl) {
+        S(1).u32 = S(2).u32 + (S(3).u32 << W(4));
+        pc += 5;
+        NEXT();
+    }
+    OP(i32_load_idx) {
+        uint64_t ea = (uint64_t)(uint32_t)(S(2).u32 + (S(3).u32 << W(4))) + W(5);
+        if (ea + 4 > ms) goto trap_mem;
+        S(1).u32 = ld32(mb + ea);
+        pc += 6;
+        NEXT();
+    }
+    OP(i32_add_imm_load) {
+        uint32_t x = S(2).u32 + W(3);
+        S(1).u32 = x;
+        uint64_t ea = (uint64_t)x + W(5);
+        if (ea + 4 > ms) goto trap_mem;
+        S(4).u32 = ld32(mb + ea);
+        pc += 6;
+        NEXT();
+    }
+    LOAD_OP_F64(f64_add_m, x + y)
+    LOAD_OP_F64(f64_sub_m, x - y)
+    LOAD_OP_F64(f64_mul_m, x * y)
     BINARY_IMM(i32_mul_imm, uint32_t, u32, u32, x * y)
     BINARY_IMM(i32_and_imm, uint32_t, u32, u32, x & y)
     BINARY_IMM(i32_or_imm, uint32_t, u32, u32, x | y)

@@ -326,6 +326,50 @@ static void test_golden_fused_imm(void)
 
 /* Compare and branch: a loop's br_if on lt_s with a constant, an if on
  * gt_u of two params (branch when false: le_u), br_if on eqz (br_unless). */
+/* The third round's fused forms (docs/engine.md, "Fused instructions"). */
+static void test_golden_fused_more(void)
+{
+    reset();
+    t.m.nmemories = 1;
+    uint32_t ty = add_type("\x7f", "\x7f");
+    /* (local i32) x = p + 12 (tee); x = load(x); return old x + x: the
+     * alias of the teed x must be copied after the add, not ahead of it. */
+    FUNC(ty, 0x01, 0x01, 0x7f, 0x20, 0x00, 0x41, 0x0c, 0x6a, 0x22, 0x01, 0x20, 0x01, 0x28, 0x02,
+         0x00, 0x21, 0x01, 0x20, 0x01, 0x6a, 0x0b);
+    uint32_t ty2 = add_type("\x7f\x7f", "\x7f"), tyf = add_type("\x7f\x7c", "\x7c");
+    /* a += 4; b += 8; a + b: an add pair */
+    FUNC(ty2, 0x00, 0x20, 0x00, 0x41, 0x04, 0x6a, 0x21, 0x00, 0x20, 0x01, 0x41, 0x08, 0x6a, 0x21,
+         0x01, 0x20, 0x00, 0x20, 0x01, 0x6a, 0x0b);
+    /* load(a + (b << 2)) ^ (a ^ rotl(b, 7)): indexed load, shifted operand */
+    FUNC(ty2, 0x00, 0x20, 0x00, 0x20, 0x01, 0x41, 0x02, 0x74, 0x6a, 0x28, 0x02, 0x00, 0x20, 0x00,
+         0x20, 0x01, 0x41, 0x07, 0x77, 0x73, 0x73, 0x0b);
+    /* x * f64[p] - f64[p + 8]: memory operands */
+    FUNC(tyf, 0x00, 0x20, 0x01, 0x20, 0x00, 0x2b, 0x03, 0x00, 0xa2, 0x20, 0x00, 0x2b, 0x03, 0x08,
+         0xa1, 0x0b);
+    CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(0), "0: fuel 10\n"
+                          "2: i32_add_imm_load 1, 0, 12, 3, 0\n"
+                          "8: copy2 2, 1, 1, 3\n"
+                          "13: i32_add 2, 2, 1\n"
+                          "17: ret1 2\n");
+    CHECK_EQ_STR(dump(1), "0: fuel 12\n"
+                          "2: i32_add_imm2 0, 0, 4, 1, 1, 8\n"
+                          "9: i32_add 2, 0, 1\n"
+                          "13: ret1 2\n");
+    CHECK_EQ_STR(dump(2), "0: fuel 13\n"
+                          "2: i32_load_idx 2, 0, 1, 2, 0\n"
+                          "8: i32_xor_rotl 3, 0, 1, 7\n"
+                          "13: i32_xor 2, 2, 3\n"
+                          "17: ret1 2\n");
+    CHECK_EQ_STR(dump(3), "0: fuel 8\n"
+                          "2: f64_mul_m 2, 1, 0, 0, 0\n"
+                          "8: f64_sub_m 2, 2, 0, 0, 8\n"
+                          "14: ret1 2\n");
+    /* A trap in a memory operand is reported at its f64.load. */
+    CHECK_EQ_U64(graft__code_wasm_offset(t.defs[3].code, 2), t.defs[3].body_offset + 5);
+    CHECK_EQ_U64(graft__code_wasm_offset(t.defs[3].code, 8), t.defs[3].body_offset + 11);
+}
+
 static void test_golden_fused_branch(void)
 {
     reset();
@@ -781,6 +825,7 @@ int main(void)
 #ifdef GR_WITH_FUSED
     test_golden_fused_imm();
     test_golden_fused_branch();
+    test_golden_fused_more();
 #endif
     test_golden_calls();
     test_golden_multi();
