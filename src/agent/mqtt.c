@@ -35,6 +35,8 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -86,6 +88,7 @@ struct mqtt_bridge {
     _Atomic bool net_sleeping;         /* net_main is in (or about to enter) poll */
     _Atomic bool net_stop;             /* set after the forwarder ended: flush and leave */
     _Atomic bool up;                   /* mirrors connected, read without the lock */
+    _Atomic unsigned queued;           /* publishes queued since net_main last wrote */
     unsigned backoff_min_ms, backoff_max_ms;
     unsigned backoff_ms;               /* the next reconnect delay (net_main only) */
     bool attempt_open;                 /* a connect attempt has had no CONNACK yet (net_main only) */
@@ -195,6 +198,10 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     }
     subscribe_imports(m);
     m->backoff_ms = m->backoff_min_ms;
+    /* libmosquitto formats a debug line (malloc, vsnprintf, free) for every
+     * packet in either direction whenever a log callback is set; we only
+     * want its errors while connecting (TLS), so it is off while up. */
+    mosquitto_log_callback_set(m->mosq, NULL);
     pthread_mutex_lock(&m->lock);
     m->connected = true;
     atomic_store(&m->up, true);
@@ -204,10 +211,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     atomic_fetch_add(&m->connects, 1);
 }
 
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text);
+
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
     (void)mosq;
     mqtt_bridge *m = obj;
+    mosquitto_log_callback_set(m->mosq, on_log);
     pthread_mutex_lock(&m->lock);
     bool was = m->connected;
     m->connected = false;
@@ -220,7 +230,8 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
         atomic_fetch_add(&m->disconnects, 1);
 }
 
-/* libmosquitto reports TLS and socket failures only through its log. */
+/* libmosquitto reports TLS and socket failures only through its log
+ * (installed while not connected: see on_connect). */
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
 {
     (void)mosq;
@@ -319,6 +330,22 @@ static int read_batch(mqtt_bridge *m)
     return MOSQ_ERR_SUCCESS;
 }
 
+/* Writes what libmosquitto has queued. It sends each packet with its own
+ * send(); with more than one queued the socket is corked meanwhile, so the
+ * batch leaves in full TCP segments instead of one small segment (and one
+ * wake-up of the broker) per message. Uncorking pushes the rest at once. */
+static int write_queued(mqtt_bridge *m, int fd)
+{
+    bool cork = atomic_exchange(&m->queued, 0) > 1;
+    int on = 1, off = 0;
+    if (cork)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    int rc = mosquitto_loop_write(m->mosq, 1);
+    if (cork && mosquitto_socket(m->mosq) == fd)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    return rc;
+}
+
 /* One turn with a socket: poll it, read, write, keepalive. What
  * mosquitto_loop does, without the select() per packet and the socketpair. */
 static int net_turn(mqtt_bridge *m, int fd)
@@ -330,7 +357,7 @@ static int net_turn(mqtt_bridge *m, int fd)
     if (rev & (POLLIN | POLLERR | POLLHUP))
         rc = read_batch(m);
     if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 && mosquitto_want_write(m->mosq))
-        rc = mosquitto_loop_write(m->mosq, 1);
+        rc = write_queued(m, fd);
     if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0)
         rc = mosquitto_loop_misc(m->mosq);
     return rc;
@@ -437,6 +464,7 @@ static bool forward_one(mqtt_bridge *m, const bus_msg *msg)
                                m->qos, false);
     if (rc == MOSQ_ERR_SUCCESS) {
         atomic_fetch_add(&m->published, 1);
+        atomic_fetch_add(&m->queued, 1);
         return true;
     }
     if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO)
