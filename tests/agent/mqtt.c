@@ -2,7 +2,7 @@
  * free loopback port: bus -> broker, broker -> bus, no echo loop (MQTT 3.1.1
  * and 5), username/password accepted and refused, the broker killed and
  * restarted on the same port (reconnect, buffering up to the bound, drops
- * counted), TLS with a CA and server certificate made by openssl (and a
+ * counted), a burst of 3000 each way (all delivered, in order), TLS with a CA and server certificate made by openssl (and a
  * foreign CA refused).
  *
  * Brokers run as child processes (/usr/sbin/mosquitto -c CONF) from a temp
@@ -525,6 +525,128 @@ out:
     CHECK(system(cmd) == 0);
 }
 
+/* A burst each way, far more than one network turn carries: the
+ * forwarder's batches, the corked writes and the reads until the socket is
+ * drained keep every message and their order. The broker queues without
+ * limit so that it drops nothing for a slow (sanitized) client. */
+#define BURST 3000
+
+typedef struct burst_rx {
+    pthread_mutex_t lock;
+    int n;                             /* messages seen */
+    int next;                          /* the sequence number expected next */
+    int out_of_order;
+} burst_rx;
+
+static void burst_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+    (void)mosq;
+    burst_rx *rx = obj;
+    char text[16];
+    snprintf(text, sizeof text, "%.*s", msg->payloadlen, (const char *)msg->payload);
+    pthread_mutex_lock(&rx->lock);
+    rx->out_of_order += atoi(text) != rx->next;
+    rx->next = atoi(text) + 1;
+    rx->n++;
+    pthread_mutex_unlock(&rx->lock);
+}
+
+static int burst_count(burst_rx *rx)
+{
+    pthread_mutex_lock(&rx->lock);
+    int n = rx->n;
+    pthread_mutex_unlock(&rx->lock);
+    return n;
+}
+
+static void test_burst(void)
+{
+    fprintf(stderr, "-- burst, %d each way\n", BURST);
+    broker bk;
+    if (!broker_start(&bk, "allow_anonymous true\nmax_queued_messages 0\n")) {
+        CHECK(!"burst broker started");
+        broker_cleanup(&bk);
+        return;
+    }
+    bus *b = bus_new(0);
+    bus_sub *mod = bus_sub_new(b, "mod", BURST + 16, 0);
+    CHECK_EQ_INT(bus_sub_add_filter(mod, "bin/#"), BUS_OK);
+    config_broker c;
+    broker_config(&c, bk.port, 4);
+    snprintf(c.client_id, sizeof c.client_id, "graftd-burst");
+    c.buffer_messages = BURST + 16;
+    CHECK(iot_strlist_add(&c.import, "bin/#") && iot_strlist_add(&c.export_, "bout/#"));
+    char err[256] = "";
+    mqtt_bridge *m = mqtt_bridge_new(b, &c, err, sizeof err);
+    burst_rx rx = { .n = 0 };
+    pthread_mutex_init(&rx.lock, NULL);
+    struct mosquitto *peer = mosquitto_new(NULL, true, &rx);
+    CHECK(peer != NULL);
+    if (!m || !peer || !mqtt_bridge_wait_connected(m, WAIT_MS)) {
+        CHECK(!"bridge connected");
+        goto out;
+    }
+    mosquitto_message_callback_set(peer, burst_on_message);
+    CHECK_EQ_INT(mosquitto_connect(peer, "127.0.0.1", bk.port, 30), MOSQ_ERR_SUCCESS);
+    CHECK_EQ_INT(mosquitto_subscribe(peer, NULL, "bout/#", 0), MOSQ_ERR_SUCCESS);
+    CHECK_EQ_INT(mosquitto_loop_start(peer), MOSQ_ERR_SUCCESS);
+    sleep_ms(500);                                   /* both SUBACKs */
+
+    /* bus -> broker */
+    for (int i = 0; i < BURST; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "%d", i);
+        CHECK_EQ_INT(bus_publish(b, NULL, "drv", "bout/x", p, strlen(p), 0, NULL), BUS_OK);
+    }
+    for (int64_t until = mono_ms() + 4 * WAIT_MS; mono_ms() < until && burst_count(&rx) < BURST; )
+        sleep_ms(10);
+    CHECK_EQ_INT(burst_count(&rx), BURST);
+    CHECK_EQ_INT(rx.out_of_order, 0);
+
+    /* broker -> bus */
+    for (int i = 0; i < BURST; i++) {
+        char p[16];
+        snprintf(p, sizeof p, "%d", i);
+        CHECK_EQ_INT(mosquitto_publish(peer, NULL, "bin/x", (int)strlen(p), p, 0, false), MOSQ_ERR_SUCCESS);
+    }
+    int got = 0, disorder = 0;
+    for (int64_t until = mono_ms() + 4 * WAIT_MS; mono_ms() < until && got < BURST; ) {
+        bus_msg *msg;
+        if (bus_sub_pop(mod, 20, &msg) != BUS_OK)
+            continue;
+        char text[16];
+        snprintf(text, sizeof text, "%.*s", (int)msg->payload_len, (const char *)msg->payload);
+        disorder += atoi(text) != got;
+        got++;
+        bus_msg_release(msg);
+    }
+    CHECK_EQ_INT(got, BURST);
+    CHECK_EQ_INT(disorder, 0);
+    mqtt_bridge_stats s;
+    for (int64_t until = mono_ms() + WAIT_MS; mono_ms() < until; sleep_ms(10)) {
+        stats(m, &s);                                /* counted just after the bus took it */
+        if (s.received >= BURST)
+            break;
+    }
+    stats(m, &s);
+    CHECK_EQ_U64(s.published, BURST);
+    CHECK_EQ_U64(s.received, BURST);
+    CHECK_EQ_U64(s.dropped, 0);
+    CHECK_EQ_U64(s.buffered, 0);
+out:
+    if (peer) {
+        mosquitto_disconnect(peer);
+        mosquitto_loop_stop(peer, false);
+        mosquitto_destroy(peer);
+    }
+    pthread_mutex_destroy(&rx.lock);
+    mqtt_bridge_free(m);
+    config_broker_clear(&c);
+    bus_sub_free(mod);
+    bus_free(b);
+    broker_cleanup(&bk);
+}
+
 /* The broker goes away: outbound messages wait in the bounded inbox (5),
  * the rest are dropped and counted; after a restart on the same port the
  * bridge reconnects, the buffered five go out in order, traffic resumes.
@@ -770,6 +892,7 @@ int main(void)
     }
     broker_cleanup(&bk);
     test_auth();
+    test_burst();
     test_reconnect();
     test_tls();
     test_no_broker();
