@@ -17,15 +17,21 @@
  *       bench/agent_bench.sh): a producer publishes b/in, the agent's bridge
  *       imports b/in and exports b/out, a sink subscribes b/out. GEN picks
  *       the load generator: `raw` (default), our own MQTT 3.1.1 QoS 0 client
- *       below, which writes a batch of publishes per send() and parses
- *       whole 64 KiB reads, so it costs the broker's core little; or `mosq`,
- *       libmosquitto clients with loop_start (a wake-up and a send per
- *       publish, three reads per received message).
- * direct, relay: the ceiling without graftd, same generator and broker.
- *       direct: the producer publishes b/out, the sink takes it (two TCP
- *       hops). relay: a raw client of ours on core 0 subscribes b/in and
- *       republishes each message on b/out, a batch per send() (the same four
- *       hops as mqtt, with the least work a relay can do).
+ *       below, one thread that refills the window in chunks (an eighth of
+ *       it) with one send() per 64 publishes and reads the sink's socket
+ *       64 KiB at a time, woken per chunk (SO_RCVLOWAT) rather than per
+ *       message, so it costs the broker's core (which it shares) little; or
+ *       `mosq`, libmosquitto clients with loop_start (a wake-up and a send
+ *       per publish, three reads per received message).
+ * direct, relay: the same generator and broker without graftd. direct: the
+ *       producer publishes b/out, the sink takes it (two TCP hops; the
+ *       broker does half the work of the four-hop runs). relay: a raw
+ *       client of ours on core 0 subscribes b/in and republishes what each
+ *       read brought on b/out in one send() (the same four hops as mqtt).
+ *
+ * Every flow also reports the CPU time of the threads pinned to core 0 (the
+ * agent's, or the relay's) per message received: a figure that depends
+ * less than msg/s on whatever else the machine runs.
  * mem:  N idle modules, then a reload to N+K; RSS delta / K, and the graft
  *       env accounting of one instance (its linear memory and value stack
  *       reported apart).
