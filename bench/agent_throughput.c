@@ -344,6 +344,19 @@ static void raw_expect(raw_conn *c, unsigned type, const char *what)
     c->in_len -= plen;
 }
 
+/* One setup packet: the fixed header (first byte, remaining length), then
+ * body (at most 120 bytes). */
+static void raw_send(raw_conn *c, unsigned char first, const unsigned char *body, size_t len)
+{
+    unsigned char p[128];
+    if (len > sizeof p - 5) die("setup packet too long");
+    size_t n = 0;
+    p[n++] = first;
+    n += put_varint(p + n, len);
+    memcpy(p + n, body, len);
+    write_all(c->fd, p, n + len);
+}
+
 static void raw_open(raw_conn *c, int port, const char *client_id)
 {
     c->in_len = 0;
@@ -354,35 +367,25 @@ static void raw_open(raw_conn *c, int port, const char *client_id)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (strlen(client_id) > 64) die("client id too long");
-    unsigned char p[128], body[120];
+    unsigned char body[120];
     size_t b = put_str(body, "MQTT");
     body[b++] = 4;                     /* protocol level 3.1.1 */
     body[b++] = 0x02;                  /* clean session */
     body[b++] = 0, body[b++] = 0;      /* keepalive off */
     b += put_str(body + b, client_id);
-    if (b > sizeof body) die("CONNECT too long");
-    size_t n = 0;
-    p[n++] = 0x10;
-    n += put_varint(p + n, b);
-    memcpy(p + n, body, b);
-    write_all(c->fd, p, n + b);
+    raw_send(c, 0x10, body, b);
     raw_expect(c, 2, "no CONNACK from the broker");
 }
 
 static void raw_subscribe(raw_conn *c, const char *filter)
 {
     if (strlen(filter) > 64) die("filter too long");
-    unsigned char p[128], body[120];
+    unsigned char body[120];
     size_t b = 0;
     body[b++] = 0, body[b++] = 1;      /* packet identifier */
     b += put_str(body + b, filter);
     body[b++] = 0;                     /* QoS 0 */
-    if (b > sizeof body) die("SUBSCRIBE too long");
-    size_t n = 0;
-    p[n++] = 0x82;
-    n += put_varint(p + n, b);
-    memcpy(p + n, body, b);
-    write_all(c->fd, p, n + b);
+    raw_send(c, 0x82, body, b);
     raw_expect(c, 9, "no SUBACK from the broker");
 }
 
