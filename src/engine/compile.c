@@ -227,6 +227,7 @@ static int iop_traps(gr_iop op)
     case GR_IOP_f64_load_ai: case GR_IOP_i32_load_sai:
     case GR_IOP_f64_add_m: case GR_IOP_f64_sub_m: case GR_IOP_f64_mul_m:
     case GR_IOP_i32_load_idx: case GR_IOP_i32_add_imm_load:
+    case GR_IOP_i32_store_k: case GR_IOP_i32_store8_k:
 #endif
         return 1;
     default:
@@ -528,6 +529,9 @@ static graft_result compile_memop(gr_cc *c, const gr_op_info *info)
     if (rc == GRAFT_OK) rc = graft__cc_pop(c, GRAFT_I32, &a);
     if (rc != GRAFT_OK || !gr_live(c)) return rc;
     uint32_t ops[3] = {a.slot, v.slot, off};
+#ifdef GR_WITH_FUSED
+    if (graft__cc_fuse_store(c, (gr_iop)info->iop, a.slot, v.slot, off, &rc)) return rc;
+#endif
     return graft__cc_emit(c, (gr_iop)info->iop, 3, ops);
 }
 

@@ -224,6 +224,10 @@ int graft__cc_fuse_load(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t of
 /* Emit `copy d s` joined to the instruction just emitted (a copy or an
  * i32_add_imm of the same basic block): as graft__cc_fuse_num. */
 int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc);
+/* A store whose value the last instruction just made as a constant:
+ * i32_store_k / i32_store8_k. */
+int graft__cc_fuse_store(gr_cc *c, gr_iop op, uint32_t a, uint32_t v, uint32_t off,
+                         graft_result *rc);
 /* The last instruction was just retargeted to a local: join it to the one
  * before when they make a pair (i32_add_imm2). */
 void graft__cc_fuse_retarget(gr_cc *c);

@@ -168,11 +168,30 @@ static int fuse_shifted(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b,
     return 0;
 }
 
+/* i32.add of the sum or product the last instruction just made (into a
+ * height slot the add pops): "d a b c" with c the add's other operand. */
+static int fuse_sum3(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc)
+{
+    if (op != GR_IOP_i32_add || c->last_d == GR_NONE ||
+        (c->last_op != GR_IOP_i32_add && c->last_op != GR_IOP_i32_mul))
+        return 0;
+    uint32_t t = c->words[c->last_d];
+    if (t < c->nlocals || a == b || (t != a && t != b)) return 0;
+    const uint32_t *w = &c->words[c->last_pc];
+    uint32_t ops[4] = {d, w[2], w[3], t == a ? b : a};
+    gr_iop f = c->last_op == GR_IOP_i32_add ? GR_IOP_i32_add3 : GR_IOP_i32_mul_add;
+    graft__cc_drop_last(c);
+    *rc = graft__cc_emit_def(c, f, 4, ops);
+    return 1;
+}
+
 int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, graft_result *rc)
 {
     uint32_t k = 0;
     gr_iop f = GR_IOP_COUNT_;
-    if (fuse_f64_mem(c, op, d, a, b, rc) || fuse_shifted(c, op, d, a, b, rc)) return 1;
+    if (fuse_f64_mem(c, op, d, a, b, rc) || fuse_shifted(c, op, d, a, b, rc) ||
+        fuse_sum3(c, op, d, a, b, rc))
+        return 1;
     if (op == GR_IOP_i64_add || op == GR_IOP_i64_sub) {
         if (!last_const64_small(c, b, &k) || (op == GR_IOP_i64_sub && k == 0x80000000u)) return 0;
         if (op == GR_IOP_i64_sub) k = 0u - k;
@@ -365,6 +384,18 @@ int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc)
     w[n + 1] = s;
     graft__cc_drop_last(c);
     *rc = graft__cc_emit(c, f, n + 2, w);
+    return 1;
+}
+
+int graft__cc_fuse_store(gr_cc *c, gr_iop op, uint32_t a, uint32_t v, uint32_t off,
+                         graft_result *rc)
+{
+    uint32_t k;
+    if ((op != GR_IOP_i32_store && op != GR_IOP_i32_store8) || a == v || !last_const32(c, v, &k))
+        return 0;
+    graft__cc_drop_last(c);
+    *rc = graft__cc_emit(c, op == GR_IOP_i32_store ? GR_IOP_i32_store_k : GR_IOP_i32_store8_k, 3,
+                         (uint32_t[]){a, k, off});
     return 1;
 }
 

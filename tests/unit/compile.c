@@ -346,7 +346,15 @@ static void test_golden_fused_more(void)
     /* x * f64[p] - f64[p + 8]: memory operands */
     FUNC(tyf, 0x00, 0x20, 0x01, 0x20, 0x00, 0x2b, 0x03, 0x00, 0xa2, 0x20, 0x00, 0x2b, 0x03, 0x08,
          0xa1, 0x0b);
+    /* store8 [a + 3] = 1; a * b + a + b: constant store, multiply-add */
+    FUNC(ty2, 0x00, 0x20, 0x00, 0x41, 0x01, 0x3a, 0x00, 0x03, 0x20, 0x00, 0x20, 0x01, 0x6c, 0x20,
+         0x00, 0x6a, 0x20, 0x01, 0x6a, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(4), "0: fuel 11\n"
+                          "2: i32_store8_k 0, 1, 3\n"
+                          "6: i32_mul_add 2, 0, 1, 0\n"
+                          "11: i32_add 2, 2, 1\n"
+                          "15: ret1 2\n");
     CHECK_EQ_STR(dump(0), "0: fuel 10\n"
                           "2: i32_add_imm_load 1, 0, 12, 3, 0\n"
                           "8: copy2 2, 1, 1, 3\n"
