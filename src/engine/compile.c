@@ -694,6 +694,9 @@ static graft_result compile_select(gr_cc *c, gr_wasm_op op)
     rc = graft__cc_push(c, t);
     if (rc != GRAFT_OK || !gr_live(c)) return rc;
     uint32_t ops[4] = {gr_hslot(c, c->nvals - 1), v1.slot, v2.slot, cond.slot};
+#ifdef GR_WITH_FUSED
+    if (graft__cc_fuse_select(c, ops, &rc)) return rc;
+#endif
     return graft__cc_emit_def(c, GR_IOP_select, 4, ops);
 }
 

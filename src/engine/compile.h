@@ -228,6 +228,9 @@ int graft__cc_fuse_copy(gr_cc *c, uint32_t d, uint32_t s, graft_result *rc);
  * i32_store_k / i32_store8_k. */
 int graft__cc_fuse_store(gr_cc *c, gr_iop op, uint32_t a, uint32_t v, uint32_t off,
                          graft_result *rc);
+/* select "d x y s" whose condition s the last instruction just computed
+ * as a signed i32 comparison: select_lt_s and its constant forms. */
+int graft__cc_fuse_select(gr_cc *c, const uint32_t ops[4], graft_result *rc);
 /* The last instruction was just retargeted to a local: join it to the one
  * before when they make a pair (i32_add_imm2). */
 void graft__cc_fuse_retarget(gr_cc *c);

@@ -399,6 +399,26 @@ int graft__cc_fuse_store(gr_cc *c, gr_iop op, uint32_t a, uint32_t v, uint32_t o
     return 1;
 }
 
+int graft__cc_fuse_select(gr_cc *c, const uint32_t ops[4], graft_result *rc)
+{
+    if (c->last_d == GR_NONE || ops[3] < c->nlocals || c->words[c->last_d] != ops[3]) return 0;
+    const uint32_t *w = &c->words[c->last_pc];
+    uint32_t d = ops[0], x = ops[1], y = ops[2], a = w[2], b = w[3], t;
+    gr_iop f = GR_IOP_select_lt_s;
+    switch (c->last_op) {
+    case GR_IOP_i32_lt_s: break;
+    case GR_IOP_i32_gt_s: t = a; a = b; b = t; break;               /* b < a */
+    case GR_IOP_i32_ge_s: t = x; x = y; y = t; break;               /* !(a < b) */
+    case GR_IOP_i32_le_s: t = a; a = b; b = t; t = x; x = y; y = t; break;   /* !(b < a) */
+    case GR_IOP_i32_lt_s_imm: f = GR_IOP_select_lt_s_imm; break;
+    case GR_IOP_i32_gt_s_imm: f = GR_IOP_select_gt_s_imm; break;
+    default: return 0;
+    }
+    graft__cc_drop_last(c);
+    *rc = graft__cc_emit_def(c, f, 5, (uint32_t[]){d, x, y, a, b});
+    return 1;
+}
+
 /* Add pairs: the last instruction, an i32_add_imm just retargeted to a
  * local, and the i32_add_imm right before it (prev_op is only an
  * instruction of the same basic block: labels and unmetered block heads

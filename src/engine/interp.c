@@ -1041,6 +1041,21 @@ dispatch:
         pc += 6;
         NEXT();
     }
+    OP(select_lt_s) {
+        S(1) = S(4).i32 < S(5).i32 ? S(2) : S(3);
+        pc += 6;
+        NEXT();
+    }
+    OP(select_lt_s_imm) {
+        S(1) = S(4).i32 < (int32_t)W(5) ? S(2) : S(3);
+        pc += 6;
+        NEXT();
+    }
+    OP(select_gt_s_imm) {
+        S(1) = S(4).i32 > (int32_t)W(5) ? S(2) : S(3);
+        pc += 6;
+        NEXT();
+    }
     OP(i32_add3) {
         S(1).u32 = S(2).u32 + S(3).u32 + S(4).u32;
         pc += 5;

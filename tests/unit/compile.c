@@ -349,7 +349,15 @@ static void test_golden_fused_more(void)
     /* store8 [a + 3] = 1; a * b + a + b: constant store, multiply-add */
     FUNC(ty2, 0x00, 0x20, 0x00, 0x41, 0x01, 0x3a, 0x00, 0x03, 0x20, 0x00, 0x20, 0x01, 0x6c, 0x20,
          0x00, 0x6a, 0x20, 0x01, 0x6a, 0x0b);
+    /* a > b ? a : b, and a < 10 ? a : b: compare and select */
+    FUNC(ty2, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x00, 0x20, 0x01, 0x4a, 0x1b, 0x20, 0x00, 0x20,
+         0x01, 0x20, 0x00, 0x41, 0x0a, 0x48, 0x1b, 0x6a, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(5), "0: fuel 14\n"
+                          "2: select_lt_s 2, 0, 1, 1, 0\n"
+                          "8: select_lt_s_imm 3, 0, 1, 0, 10\n"
+                          "14: i32_add 2, 2, 3\n"
+                          "18: ret1 2\n");
     CHECK_EQ_STR(dump(4), "0: fuel 11\n"
                           "2: i32_store8_k 0, 1, 3\n"
                           "6: i32_mul_add 2, 0, 1, 0\n"
