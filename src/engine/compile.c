@@ -430,9 +430,9 @@ static graft_result read_locals(gr_cc *c)
         total += count;
     }
     c->nlocals = (uint32_t)total;
-    /* Declared locals start at zero (bits param_slots .. min(nlocals, 64)). */
-    uint32_t p = c->type->param_slots, n = c->nlocals < 64 ? c->nlocals : 64;
-    c->zero_locals = p < n ? (n == 64 ? ~0ull : (1ull << n) - 1) & ~((1ull << p) - 1) : 0;
+    /* Declared locals start at zero (bits param_slots .. min(nlocals, 32)). */
+    uint32_t p = c->type->param_slots, n = c->nlocals < 32 ? c->nlocals : 32;
+    c->zero_locals = p < n ? (n == 32 ? ~0u : (1u << n) - 1) & ~((1u << p) - 1) : 0;
     return rc;
 }
 
@@ -611,12 +611,12 @@ static graft_result compile_local(gr_cc *c, gr_wasm_op op)
     }
     rc = graft__cc_pop(c, t, &v);
     if (rc != GRAFT_OK) return rc;
-    if (gr_live(c) && x < 64 && (c->zero_locals >> x & 1)) {
+    if (gr_live(c) && x < 32 && (c->zero_locals >> x & 1)) {
         if (rewrites_zero(c, &v, x)) {
             graft__cc_drop_last(c);   /* the constant: x holds that zero already */
             v.slot = x;
         } else {
-            c->zero_locals &= ~(1ull << x);
+            c->zero_locals &= ~(1u << x);
         }
     }
     if (gr_live(c)) {

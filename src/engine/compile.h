@@ -112,7 +112,7 @@ typedef struct gr_cc {
     gr_iop last_op;           /* and its internal opcode */
     uint32_t prev_d, prev_pc; /* last_d, last_pc and last_op of the instruction */
     gr_iop prev_op;           /* before the last (compile_fuse.c drops the last) */
-    uint64_t zero_locals;     /* bit x: declared local x (< 64) still holds the
+    uint32_t zero_locals;     /* bit x: declared local x (< 32) still holds the
                                  zero it had on entry: no write to it yet, and no
                                  label (else, end, loop) crossed since the start */
     uint32_t fuel_at;         /* word index of the count operand of the charge

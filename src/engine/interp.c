@@ -191,12 +191,22 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
 /* Take a branch of off words. A backward one (off <= 0: to a loop head;
  * 0 is `loop br 0 end`) tests the interrupt flag first, so every loop
  * iteration does, and an interrupted one traps at the branch. */
+#ifndef __OPTIMIZE_SIZE__
 #define JUMP(off)                                                              \
     do {                                                                       \
         int32_t off_ = (int32_t)(off);                                         \
         if (off_ <= 0 && INTERRUPT_PENDING(s)) goto trap_interrupt;            \
         pc += off_;                                                            \
     } while (0)
+#else
+/* Built for size (-Os, microcontrollers): one shared back-edge test. */
+#define JUMP(off)                                                              \
+    do {                                                                       \
+        back_off = (int32_t)(off);                                             \
+        if (back_off <= 0) goto back_edge;                                     \
+        pc += back_off;                                                        \
+    } while (0)
+#endif
 /* Compare and branch "a b T" and "a i T": jump when expr holds. */
 #define BR_CMP(name, T, in, expr)                                              \
     OP(name) {                                                                 \
@@ -298,6 +308,7 @@ static graft_result call_host(graft_store *s, graft_func *f, gr_slot *fp, graft_
 /* Zero a frame's declared locals (code.h). Most functions declare a
  * few: stores in a fallthrough chain, where a loop would become a call to
  * memset costing more than the call it is part of. */
+#ifndef __OPTIMIZE_SIZE__
 static inline void zero_locals(gr_slot *fp, const gr_code *code)
 {
     gr_slot *p = fp + code->nparam_slots;
@@ -313,6 +324,13 @@ static inline void zero_locals(gr_slot *fp, const gr_code *code)
     case 0: break;
     }
 }
+#else
+static void zero_locals(gr_slot *fp, const gr_code *code)
+{
+    memset(fp + code->nparam_slots, 0,
+           (size_t)(code->nlocal_slots - code->nparam_slots) * sizeof *fp);
+}
+#endif
 
 /* The callee of call_indirect or return_call_indirect [spec 4.4.8
  * call_indirect]: table `table`'s element i, checked in the spec's order
@@ -458,6 +476,9 @@ static graft_result run(graft_store *s, graft_func *f, gr_slot *fp, const int32_
     gr_slot *const stack_end = STACK_END();
     gr_frame *const frames_end = FRAMES_END();
     graft_error_code tc = GRAFT_E_NONE;       /* trap code, at `trap` */
+#ifdef __OPTIMIZE_SIZE__
+    int32_t back_off = 0;                     /* at back_edge: JUMP's offset */
+#endif
     graft_result r;
 
     if (f && first >= s->limits.max_call_depth)
@@ -1240,6 +1261,12 @@ trap_overflow:
 trap_stack:
     tc = GRAFT_E_TRAP_STACK_EXHAUSTED;
     goto trap;
+#ifdef __OPTIMIZE_SIZE__
+back_edge:
+    if (INTERRUPT_PENDING(s)) goto trap_interrupt;
+    pc += back_off;
+    NEXT();
+#endif
 trap_interrupt:
     INTERRUPT_CLEAR(s);
     tc = GRAFT_E_TRAP_INTERRUPTED;
