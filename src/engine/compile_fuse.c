@@ -15,6 +15,7 @@
  * branch (graft__cc_fuse_cond, from compile_ctl.c's conditional branches)
  * and loads from a constant-offset address (graft__cc_fuse_load). */
 #include "compile.h"
+#include "numeric.h"
 
 #include <string.h>
 
@@ -78,6 +79,10 @@ static gr_iop imm_form(gr_iop op, uint32_t *k)
     case GR_IOP_i32_shr_u: *k &= 31; return GR_IOP_i32_shr_u_imm;
     case GR_IOP_i32_rotl: *k &= 31; return GR_IOP_i32_rotl_imm;
     case GR_IOP_i32_rotr: *k = (32 - (*k & 31)) & 31; return GR_IOP_i32_rotl_imm;
+    case GR_IOP_i32_div_s:   /* by 2^1 .. 2^30: a rounding shift */
+        if (*k < 2 || *k > 0x40000000u || (*k & (*k - 1))) return GR_IOP_COUNT_;
+        *k = gr_ctz32(*k);
+        return GR_IOP_i32_div_s_pow2;
     case GR_IOP_i32_eq: return GR_IOP_i32_eq_imm;
     case GR_IOP_i32_ne: return GR_IOP_i32_ne_imm;
     case GR_IOP_i32_lt_s: return GR_IOP_i32_lt_s_imm;
@@ -192,10 +197,16 @@ int graft__cc_fuse_num(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b, 
     if (fuse_f64_mem(c, op, d, a, b, rc) || fuse_shifted(c, op, d, a, b, rc) ||
         fuse_sum3(c, op, d, a, b, rc))
         return 1;
-    if (op == GR_IOP_i64_add || op == GR_IOP_i64_sub) {
+    if (op == GR_IOP_i64_add || op == GR_IOP_i64_sub || op == GR_IOP_i64_mul ||
+        op == GR_IOP_i64_shr_u) {
         if (!last_const64_small(c, b, &k) || (op == GR_IOP_i64_sub && k == 0x80000000u)) return 0;
         if (op == GR_IOP_i64_sub) k = 0u - k;
-        *rc = replace_last(c, GR_IOP_i64_add_imm, d, a, k);
+        f = op == GR_IOP_i64_mul ? GR_IOP_i64_mul_imm : GR_IOP_i64_add_imm;
+        if (op == GR_IOP_i64_shr_u) {
+            k &= 63;
+            f = GR_IOP_i64_shr_u_imm;
+        }
+        *rc = replace_last(c, f, d, a, k);
         return 1;
     }
     if (last_const32(c, b, &k)) {

@@ -1119,6 +1119,18 @@ dispatch:
     BINARY_IMM(i32_gt_s_imm, int32_t, i32, u32, x > y)
     BINARY_IMM(i32_gt_u_imm, uint32_t, u32, u32, x > y)
     BINARY_IMM(i64_add_imm, uint64_t, u64, u64, x + y)
+    BINARY_IMM(i64_mul_imm, uint64_t, u64, u64, x * y)
+    BINARY_IMM(i64_shr_u_imm, uint64_t, u64, u64, x >> y)
+    OP(i32_div_s_pow2) {
+        /* Bias a negative dividend by 2^i - 1 so the arithmetic shift
+         * rounds toward zero, as i32.div_s does. */
+        int32_t x = S(2).i32;
+        uint32_t k = W(3);
+        uint32_t bias = (uint32_t)(x >> 31) >> (32 - k);
+        S(1).u32 = gr_shr_s32((uint32_t)x + bias, k);
+        pc += 4;
+        NEXT();
+    }
     BR_CMP(br_eq, uint32_t, u32, x == y)
     BR_CMP(br_ne, uint32_t, u32, x != y)
     BR_CMP(br_lt_s, int32_t, i32, x < y)

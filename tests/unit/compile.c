@@ -352,7 +352,15 @@ static void test_golden_fused_more(void)
     /* a > b ? a : b, and a < 10 ? a : b: compare and select */
     FUNC(ty2, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x00, 0x20, 0x01, 0x4a, 0x1b, 0x20, 0x00, 0x20,
          0x01, 0x20, 0x00, 0x41, 0x0a, 0x48, 0x1b, 0x6a, 0x0b);
+    /* a / 8 + a / 6: division by a power of two is a rounding shift */
+    FUNC(ty2, 0x00, 0x20, 0x00, 0x41, 0x08, 0x6d, 0x20, 0x00, 0x41, 0x06, 0x6d, 0x6a, 0x0b);
     CHECK_EQ_INT(compile(), GRAFT_OK);
+    CHECK_EQ_STR(dump(6), "0: fuel 8\n"
+                          "2: i32_div_s_pow2 2, 0, 3\n"
+                          "6: const32 4, 6\n"
+                          "9: i32_div_s 3, 0, 4\n"
+                          "13: i32_add 2, 2, 3\n"
+                          "17: ret1 2\n");
     CHECK_EQ_STR(dump(5), "0: fuel 14\n"
                           "2: select_lt_s 2, 0, 1, 1, 0\n"
                           "8: select_lt_s_imm 3, 0, 1, 0, 10\n"

@@ -189,6 +189,21 @@ static graft_result unop(fixture *f, gr_iop op, uint64_t x, uint64_t *out)
     return fx_call(f, SCRATCH, &x, 1, out);
 }
 
+#ifdef GR_WITH_FUSED
+/* A "d a i" instruction on x with immediate k. */
+static uint64_t immop(fixture *f, gr_iop op, uint64_t x, uint32_t k)
+{
+    asmb *a = &f->code_words[SCRATCH];
+    a->n = 0;
+    emit(a, op, 3, 1u, 0u, k);
+    emit(a, GR_IOP_ret1, 1, 1u);
+    fx_func(f, SCRATCH, 1, 1, 2);
+    uint64_t out = 0;
+    CHECK_EQ_INT(fx_call(f, SCRATCH, &x, 1, &out), GRAFT_OK);
+    return out;
+}
+#endif
+
 static uint32_t b32(fixture *f, gr_iop op, uint32_t x, uint32_t y)
 {
     uint64_t out = 0;
@@ -286,6 +301,17 @@ static void test_i32(fixture *f)
     CHECK_EQ_U64(b32(f, GR_IOP_i32_lt_u, 0xFFFFFFFFu, 0), 0);
     CHECK_EQ_U64(b32(f, GR_IOP_i32_ge_s, 0x80000000u, 0x7FFFFFFFu), 0);
     CHECK_EQ_U64(b32(f, GR_IOP_i32_ge_u, 0x80000000u, 0x7FFFFFFFu), 1);
+#ifdef GR_WITH_FUSED
+    /* Signed division by 2^k as a rounding shift: exactly i32.div_s. */
+    static const int32_t xs[] = {0, 1, -1, 7, -7, 8, -8, 12345, -12345, INT32_MAX, INT32_MIN,
+                                 INT32_MIN + 1, 0x40000000, -0x40000000};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        for (uint32_t k = 1; k <= 30; k++)
+            CHECK_EQ_U64((uint32_t)immop(f, GR_IOP_i32_div_s_pow2, (uint32_t)xs[i], k),
+                         (uint32_t)(xs[i] / (int32_t)(1u << k)));
+    CHECK_EQ_U64(immop(f, GR_IOP_i64_mul_imm, 3, (uint32_t)-5), (uint64_t)-15);
+    CHECK_EQ_U64(immop(f, GR_IOP_i64_shr_u_imm, 0x8000000000000000ull, 63), 1);
+#endif
 }
 
 static void test_i64(fixture *f)
