@@ -687,7 +687,8 @@ static void broker_apply(agent *ag, config *old)
 /* Starts /metrics on the config's port; false when it cannot be bound. */
 static bool http_start(agent *ag)
 {
-    if (!metrics_http_start(ag->met, (uint16_t)ag->cfg.http.port, NULL, NULL, &ag->http)) {
+    if (!metrics_http_start(ag->met, ag->cfg.http.listen, (uint16_t)ag->cfg.http.port, NULL, NULL,
+                            &ag->http)) {
         ag->http = NULL;
         return false;
     }
@@ -714,11 +715,11 @@ static void http_apply(agent *ag, const config *old)
     if (!y->enabled)
         alog(ag->log, ALOG_INFO, NULL, "reload: http: %s changed; /metrics is stopped", keys);
     else if (http_start(ag))
-        alog(ag->log, ALOG_INFO, NULL, "reload: http: %s changed; metrics on http://127.0.0.1:%u/metrics", keys,
-             metrics_http_port(ag->http));
+        alog(ag->log, ALOG_INFO, NULL, "reload: http: %s changed; metrics on http://%s:%u/metrics", keys,
+             ag->cfg.http.listen, metrics_http_port(ag->http));
     else
-        alog(ag->log, ALOG_ERROR, NULL, "reload: http: %s changed; cannot serve /metrics on 127.0.0.1:%u; running without it",
-             keys, y->port);
+        alog(ag->log, ALOG_ERROR, NULL, "reload: http: %s changed; cannot serve /metrics on %s:%u; running without it",
+             keys, y->listen, y->port);
 }
 
 bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
@@ -814,10 +815,11 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     if (!ag->met) { snprintf(err, cap, "out of memory"); goto fail; }
     if (ag->cfg.http.enabled) {
         if (http_start(ag))
-            alog(ag->log, ALOG_INFO, NULL, "metrics on http://127.0.0.1:%u/metrics", metrics_http_port(ag->http));
+            alog(ag->log, ALOG_INFO, NULL, "metrics on http://%s:%u/metrics", ag->cfg.http.listen,
+                 metrics_http_port(ag->http));
         else
-            alog(ag->log, ALOG_ERROR, NULL, "cannot serve /metrics on 127.0.0.1:%u; running without it",
-                 ag->cfg.http.port);
+            alog(ag->log, ALOG_ERROR, NULL, "cannot serve /metrics on %s:%u; running without it",
+                 ag->cfg.http.listen, ag->cfg.http.port);
     }
     if (pthread_create(&ag->watchdog, NULL, watchdog_main, ag) != 0) {
         snprintf(err, cap, "cannot start the watchdog thread");

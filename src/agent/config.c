@@ -8,6 +8,7 @@
 #include "config.h"
 #include "topic.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,9 +172,16 @@ static bool parse_broker(mjson_ctx *c, json_t *v, config_broker *b, const char *
 static bool parse_http(mjson_ctx *c, json_t *v, config_http *h)
 {
     static const char *const keys[] = { "enabled", "listen", "port", NULL };
-    return mjson_object(c, v, keys) && mjson_opt_bool(c, v, "enabled", &h->enabled) &&
-           mjson_opt_string(c, v, "listen", h->listen, sizeof h->listen) &&
-           u32(c, v, "port", 0, 65535, &h->port);
+    struct in_addr a;
+    if (!mjson_object(c, v, keys) || !mjson_opt_bool(c, v, "enabled", &h->enabled) ||
+        !mjson_opt_string(c, v, "listen", h->listen, sizeof h->listen) ||
+        !u32(c, v, "port", 0, 65535, &h->port))
+        return false;
+    if (inet_pton(AF_INET, h->listen, &a) != 1) {
+        mjson_push_key(c, "listen");
+        return mjson_fail(c, "expected an IPv4 address such as 127.0.0.1");
+    }
+    return true;
 }
 
 static bool parse_budget(mjson_ctx *c, json_t *v, config *cfg)

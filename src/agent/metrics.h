@@ -33,7 +33,7 @@
  *   metrics_histogram_observe(mm->event_latency, 0.000180);
  *   metrics_gauge_set(mm->memory_bytes, 65536);
  *   metrics_http *srv;
- *   metrics_http_start(reg, 0, health, agent, &srv);   // port 0: any free port
+ *   metrics_http_start(reg, NULL, 0, health, agent, &srv);   // port 0: any free port
  *   ... metrics_http_port(srv) ...
  *   metrics_http_stop(srv); metrics_module_free(mm); metrics_free(reg);
  */
@@ -123,12 +123,13 @@ typedef struct metrics_http metrics_http;
 typedef bool (*metrics_health_fn)(void *user);
 
 /* Serves GET /metrics (200, text/plain; version=0.0.4) and GET /healthz on
- * 127.0.0.1:port (0: a free port, see metrics_http_port) from a thread of
- * its own; anything else is 404 (405 for other methods). health may be NULL
- * (always healthy). On success *out is the running server; false when the
- * port cannot be bound. */
-bool metrics_http_start(metrics *m, uint16_t port, metrics_health_fn health, void *user,
-                        metrics_http **out);
+ * listen:port (listen an IPv4 address, NULL for 127.0.0.1; port 0: a free
+ * port, see metrics_http_port) from a thread of its own; anything else is
+ * 404 (405 for other methods). health may be NULL (always healthy). On
+ * success *out is the running server; false when the address is not an
+ * IPv4 address or cannot be bound. */
+bool metrics_http_start(metrics *m, const char *listen, uint16_t port, metrics_health_fn health,
+                        void *user, metrics_http **out);
 /* The port the server listens on. */
 uint16_t metrics_http_port(const metrics_http *s);
 /* Stops serving (in-flight requests finish) and frees s. NULL is fine. */

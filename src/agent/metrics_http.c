@@ -67,8 +67,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
-bool metrics_http_start(metrics *m, uint16_t port, metrics_health_fn health, void *user,
-                        metrics_http **out)
+bool metrics_http_start(metrics *m, const char *listen, uint16_t port, metrics_health_fn health,
+                        void *user, metrics_http **out)
 {
     metrics_http *s = calloc(1, sizeof *s);
     if (!s) return false;
@@ -80,6 +80,7 @@ bool metrics_http_start(metrics *m, uint16_t port, metrics_health_fn health, voi
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (listen && inet_pton(AF_INET, listen, &addr.sin_addr) != 1) return free(s), false;
     s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL,
                                  handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,

@@ -239,6 +239,8 @@ static void test_config(void)
     expect_config_error("{\"config_version\":1,\"brokers\":{}}", "dev.json: brokers: unknown key");
     expect_config_error("{\"config_version\":1,\"agent\":{\"log_level\":\"loud\"}}", "agent.log_level: expected \"debug\"");
     expect_config_error("{\"config_version\":1,\"broker\":{\"port\":70000}}", "broker.port: expected an integer from 1 to 65535");
+    expect_config_error("{\"config_version\":1,\"http\":{\"listen\":\"localhost\"}}",
+                        "http.listen: expected an IPv4 address such as 127.0.0.1");
     expect_config_error("{\"config_version\":1,\"broker\":{\"password\":\"x\"}}", "broker: expected a username");
     expect_config_error("{\"config_version\":1,\"broker\":{\"export\":[\"a/#/b\"]}}", "broker.export[0]: expected a string topic filter");
     expect_config_error("{\"config_version\":1,\"broker\":{\"tls\":{\"cert_file\":\"c\"}}}", "broker.tls: expected both");

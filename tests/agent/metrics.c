@@ -217,7 +217,7 @@ static void test_http(void)
     metrics_counter_add(metrics_counter_get(m, "graft_up_total", "Up.", NULL, NULL), 5);
     _Atomic bool healthy = true;
     metrics_http *srv = NULL;
-    CHECK(metrics_http_start(m, 0, health, &healthy, &srv));
+    CHECK(metrics_http_start(m, NULL, 0, health, &healthy, &srv));
     if (!srv) { metrics_free(m); return; }
     uint16_t port = metrics_http_port(srv);
     CHECK(port != 0);
@@ -233,14 +233,17 @@ static void test_http(void)
     check_answer(port, "POST", "/metrics", "HTTP/1.1 405", NULL);
     /* the same port cannot be bound twice; after stop it is free again */
     metrics_http *again = NULL;
-    CHECK(!metrics_http_start(m, port, NULL, NULL, &again));
+    CHECK(!metrics_http_start(m, "127.0.0.1", port, NULL, NULL, &again));
     metrics_http_stop(srv);
     CHECK(http_get(port, "GET", "/healthz") == NULL);
-    CHECK(metrics_http_start(m, port, NULL, NULL, &again));
+    CHECK(metrics_http_start(m, "127.0.0.1", port, NULL, NULL, &again));
     CHECK(again && metrics_http_port(again) == port);
     if (again) check_answer(port, "GET", "/healthz", "HTTP/1.1 200", "ok\n");
     metrics_http_stop(again);
     metrics_http_stop(NULL);
+    /* listen must be an IPv4 address */
+    again = NULL;
+    CHECK(!metrics_http_start(m, "localhost", 0, NULL, NULL, &again) && again == NULL);
     metrics_free(m);
 }
 
