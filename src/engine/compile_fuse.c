@@ -412,7 +412,10 @@ int graft__cc_fuse_store(gr_cc *c, gr_iop op, uint32_t a, uint32_t v, uint32_t o
 
 int graft__cc_fuse_select(gr_cc *c, const uint32_t ops[4], graft_result *rc)
 {
-    if (c->last_d == GR_NONE || ops[3] < c->nlocals || c->words[c->last_d] != ops[3]) return 0;
+    /* Only "d a b" and "d a i" comparisons qualify: 4 words, read below. */
+    if (c->last_d == GR_NONE || ops[3] < c->nlocals || c->words[c->last_d] != ops[3] ||
+        c->nwords - c->last_pc != 4)
+        return 0;
     const uint32_t *w = &c->words[c->last_pc];
     uint32_t d = ops[0], x = ops[1], y = ops[2], a = w[2], b = w[3], t;
     gr_iop f = GR_IOP_select_lt_s;
