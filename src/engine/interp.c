@@ -255,6 +255,16 @@ static const int32_t identity_handlers[GR_IOP_COUNT_] = {
         NEXT();                                                                \
     }
 
+/* A constant store "a k off": the immediate k to (u32)a + off. */
+#define STORE_K(name, N, put)                                                  \
+    OP(name) {                                                                 \
+        uint64_t ea = (uint64_t)S(1).u32 + W(3);                               \
+        if (ea + N > ms) goto trap_mem;                                        \
+        put(mb + ea, W(2));                                                    \
+        pc += 4;                                                               \
+        NEXT();                                                                \
+    }
+
 #define RELOAD_MEM()                                                           \
     do {                                                                       \
         const graft_memory *mem_ = memory0(inst);                              \
@@ -1087,20 +1097,8 @@ dispatch:
         pc += 5;
         NEXT();
     }
-    OP(i32_store_k) {
-        uint64_t ea = (uint64_t)S(1).u32 + W(3);
-        if (ea + 4 > ms) goto trap_mem;
-        st32(mb + ea, W(2));
-        pc += 4;
-        NEXT();
-    }
-    OP(i32_store8_k) {
-        uint64_t ea = (uint64_t)S(1).u32 + W(3);
-        if (ea + 1 > ms) goto trap_mem;
-        st8(mb + ea, W(2));
-        pc += 4;
-        NEXT();
-    }
+    STORE_K(i32_store_k, 4, st32)
+    STORE_K(i32_store8_k, 1, st8)
     LOAD_OP_F64(f64_add_m, x + y)
     LOAD_OP_F64(f64_sub_m, x - y)
     LOAD_OP_F64(f64_mul_m, x * y)

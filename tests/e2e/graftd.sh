@@ -32,16 +32,7 @@ command -v sqlite3 >/dev/null || abort "the sqlite3 CLI is needed"
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
 trap 'cleanup_pids; chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
-
-# wait_for FILE PATTERN [SECONDS]: until grep -E finds PATTERN in FILE.
-wait_for() {
-  local i
-  for ((i = 0; i < ${3:-20} * 20; i++)); do
-    grep -qE -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+# wait_for and values come from harness.bash.
 
 # start_graftd DIR: graftd on DIR/config.json in the background, bounded by
 # timeout; the timeout's pid in GPID, graftd's in GD. Logs in DIR/err.log, dump in DIR/dump.jsonl.
@@ -65,9 +56,6 @@ stop_graftd() {
   wait "$GPID"
   GRC=$?
 }
-
-# Reading values on one exact topic, in order, from a dump.
-values() { grep -F "\"topic\":\"$2\"" "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
 
 # ---- the modules ------------------------------------------------------------
 mkdir -p "$WORK/mods"

@@ -28,21 +28,10 @@ command -v wat2wasm >/dev/null || abort "wat2wasm is needed (wabt)"
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
 trap 'cleanup_pids; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
-
-# wait_for FILE PATTERN [SECONDS]: until grep -E finds PATTERN in FILE.
-wait_for() {
-  local i
-  for ((i = 0; i < ${3:-20} * 20; i++)); do
-    grep -qE -- "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+# wait_for and values come from harness.bash.
 
 # count FILE TOPIC: messages on exactly TOPIC in a dump.
 count() { grep -cF "\"topic\":\"$2\"" "$1"; }
-# values FILE TOPIC: the reading values on TOPIC, in order.
-values() { grep -F "\"topic\":\"$2\"" "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
 # stamps FILE TOPIC: the message timestamps (ns) on TOPIC, in order, as their
 # last 12 digits (awk's doubles are exact below 2^53).
 stamps() { grep -F "\"topic\":\"$2\"" "$1" | sed -n 's/.*"ts_ns":[0-9]*\([0-9]\{12\}\),.*/\1/p'; }

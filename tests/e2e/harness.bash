@@ -102,3 +102,19 @@ build_examples() {
     abort "examples/build.sh failed (log above)"
   fi
 }
+
+# ---- graftd tests (graftd.sh, graftd_reload.sh) ----
+
+# wait_for FILE PATTERN [SECONDS]: until grep -E finds PATTERN in FILE.
+wait_for() {
+  local i
+  for ((i = 0; i < ${3:-20} * 20; i++)); do
+    grep -qE -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# values FILE TOPIC: the reading values on exactly TOPIC in a graftd
+# --dump-file, in order.
+values() { grep -F "\"topic\":\"$2\"" "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
