@@ -230,14 +230,32 @@ void agent_summary(agent *ag)
     pthread_mutex_unlock(&ag->seen_mu);
 }
 
-/* Prints the topics seen whose name starts with prefix, as "topic=last". */
-static void print_topics(agent *ag, FILE *out, const char *title, const char *prefix)
+/* The topic families the text summary shows on lines of their own (the
+ * example gateway's); every other topic goes on the "other" line. */
+static const struct { const char *title, *prefix; } summary_lines[] = {
+    {"readings", "sensors/"}, {"aggregates", "avg/"}, {"converted", "conv/"},
+    {"alarms", "alarms/"},    {"alerts", "alerts/"},  {"status", "status/"},
+};
+#define NSUMMARY_LINES (sizeof summary_lines / sizeof summary_lines[0])
+
+/* The summary_lines entry whose prefix topic starts with, or NSUMMARY_LINES. */
+static size_t summary_line_of(const char *topic)
 {
-    fprintf(out, "  %-11s", title);
+    for (size_t k = 0; k < NSUMMARY_LINES; k++)
+        if (strncmp(topic, summary_lines[k].prefix, strlen(summary_lines[k].prefix)) == 0) return k;
+    return NSUMMARY_LINES;
+}
+
+/* Prints the topics seen on summary line k (NSUMMARY_LINES: "other"), as
+ * "topic=last", without the line's prefix. */
+static void print_topics(agent *ag, FILE *out, size_t k)
+{
+    const char *prefix = k < NSUMMARY_LINES ? summary_lines[k].prefix : "";
+    fprintf(out, "  %-11s", k < NSUMMARY_LINES ? summary_lines[k].title : "other");
     size_t n = 0, plen = strlen(prefix);
     pthread_mutex_lock(&ag->seen_mu);
     for (size_t i = 0; i < ag->nseen; i++) {
-        if (strncmp(ag->seen[i].topic, prefix, plen) != 0) continue;
+        if (summary_line_of(ag->seen[i].topic) != k) continue;
         char text[160];
         snprintf(text, sizeof text, "%s", ag->seen[i].text);
         for (char *p = text; *p; p++)
@@ -252,12 +270,7 @@ static void print_topics(agent *ag, FILE *out, const char *title, const char *pr
 void agent_summary_print(agent *ag, FILE *out, double uptime_s)
 {
     fprintf(out, "--- graftd %s, %.0f s ---\n", ag->cfg.agent.name, uptime_s);
-    print_topics(ag, out, "readings", "sensors/");
-    print_topics(ag, out, "aggregates", "avg/");
-    print_topics(ag, out, "converted", "conv/");
-    print_topics(ag, out, "alarms", "alarms/");
-    print_topics(ag, out, "alerts", "alerts/");
-    print_topics(ag, out, "status", "status/");
+    for (size_t k = 0; k <= NSUMMARY_LINES; k++) print_topics(ag, out, k);
     agent_mod_stats st[64];
     size_t n = agent_stats(ag, st, 64);
     fprintf(out, "  %-16s %-11s %7s %7s %7s %6s %8s %8s\n", "module", "state", "in", "out", "events", "traps",
