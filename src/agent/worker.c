@@ -263,8 +263,16 @@ static int run_timers(agent_mod *mod, int64_t now)
         agent_timer *t = &mod->timers[i];
         if (!t->active || t->due_ns > now) continue;
         int32_t id = t->id, ret;
-        if (t->periodic) t->due_ns = now + (int64_t)t->period_ms * 1000000;
-        else t->active = false;
+        if (t->periodic) {
+            /* Fixed rate: the next firing is one period after the one due,
+             * not after now, so lateness does not accumulate; periods
+             * missed entirely (a long event) are skipped, not bunched. */
+            int64_t p = (int64_t)t->period_ms * 1000000;
+            t->due_ns += p;
+            if (t->due_ns <= now) t->due_ns += ((now - t->due_ns) / p + 1) * p;
+        } else {
+            t->active = false;
+        }
         atomic_fetch_add(&mod->timer_events, 1);
         graft_func *f = graft_instance_func(mod->inst, "on_timer");
         if (!f) continue;
