@@ -435,11 +435,23 @@ static bool names_both(const iot_strlist *req, const iot_strlist *grant, iot_str
     return true;
 }
 
-static bool filters_covered(const iot_strlist *req, const iot_strlist *grant, iot_strlist *out)
+/* Publish and subscribe filters: each requested filter that some granted
+ * filter covers, then each granted filter that some requested filter
+ * covers and no kept filter does yet (a grant narrower than the request:
+ * avg/temp1 of avg/+). Every kept filter is covered by both sides, so the
+ * module gets no topic either one refuses; two filters that only partly
+ * overlap (a/+/c and a/b/#) give nothing. */
+static bool filters_intersect(const iot_strlist *req, const iot_strlist *grant, iot_strlist *out)
 {
     for (size_t i = 0; i < req->count; i++)
         if (iot_filters_match(grant, req->items[i], strlen(req->items[i])) && !iot_strlist_add(out, req->items[i]))
             return false;
+    for (size_t i = 0; i < grant->count; i++) {
+        const char *g = grant->items[i];
+        size_t n = strlen(g);
+        if (iot_filters_match(req, g, n) && !iot_filters_match(out, g, n) && !iot_strlist_add(out, g))
+            return false;
+    }
     return true;
 }
 
@@ -448,8 +460,8 @@ bool manifest_caps_intersect(const iot_caps *req, const iot_caps *grant, iot_cap
     memset(out, 0, sizeof *out);
     if (!names_both(&req->sensors, &grant->sensors, &out->sensors) ||
         !names_both(&req->actuators, &grant->actuators, &out->actuators) ||
-        !filters_covered(&req->publish, &grant->publish, &out->publish) ||
-        !filters_covered(&req->subscribe, &grant->subscribe, &out->subscribe)) {
+        !filters_intersect(&req->publish, &grant->publish, &out->publish) ||
+        !filters_intersect(&req->subscribe, &grant->subscribe, &out->subscribe)) {
         iot_caps_free(out);
         return false;
     }

@@ -149,12 +149,38 @@ static void test_intersect_and_cap(void)
     CHECK_EQ_INT(eff.actuators.count, 0);
     CHECK_EQ_INT(eff.publish.count, 1);                 /* other/x is not covered */
     CHECK_EQ_STR(eff.publish.items[0], "alarms/+");
-    CHECK_EQ_INT(eff.subscribe.count, 0);               /* sensors/# is wider than sensors/temp1 */
+    CHECK_EQ_INT(eff.subscribe.count, 1);               /* sensors/# narrowed to the grant */
+    CHECK_EQ_STR(eff.subscribe.items[0], "sensors/temp1");
     CHECK_EQ_INT(eff.kv_quota_bytes, 1024);
     CHECK_EQ_INT(eff.timers, 4);
     CHECK_EQ_INT(eff.timer_min_period_ms, 1000);
     iot_caps_free(&eff);
     iot_caps_free(&grant);
+
+    /* Only filters covered by both sides are kept: a partial overlap
+     * gives nothing, and a grant the request covers is not repeated. */
+    iot_caps req2 = { 0 }, grant2 = { 0 };
+    iot_strlist_add(&req2.subscribe, "a/+/c");
+    iot_strlist_add(&req2.subscribe, "x/#");
+    iot_strlist_add(&grant2.subscribe, "a/b/#");
+    iot_strlist_add(&grant2.subscribe, "x/y");
+    iot_strlist_add(&grant2.subscribe, "x/y/+");
+    iot_strlist_add(&grant2.subscribe, "x/#");
+    CHECK(manifest_caps_intersect(&req2, &grant2, &eff));
+    CHECK_EQ_INT(eff.subscribe.count, 1);
+    CHECK_EQ_STR(eff.subscribe.items[0], "x/#");
+    iot_caps_free(&eff);
+    iot_caps_free(&grant2);
+    memset(&grant2, 0, sizeof grant2);
+    iot_strlist_add(&grant2.subscribe, "x/y");
+    iot_strlist_add(&grant2.subscribe, "x/z/+");
+    CHECK(manifest_caps_intersect(&req2, &grant2, &eff));
+    CHECK_EQ_INT(eff.subscribe.count, 2);
+    CHECK_EQ_STR(eff.subscribe.items[0], "x/y");
+    CHECK_EQ_STR(eff.subscribe.items[1], "x/z/+");
+    iot_caps_free(&eff);
+    iot_caps_free(&grant2);
+    iot_caps_free(&req2);
 
     iot_limits cfg = { .memory_bytes = 1000000, .fuel_per_event = 0, .wall_ms_per_event = 50 }, out;
     manifest_limits_cap(&m.limits, &cfg, &out);
