@@ -142,7 +142,7 @@ if [ "$MQTT" = 1 ]; then
 else
   printf '\n\033[1m== graftd: the gateway on simulated sensors (%s s)\033[0m\n' "$SECONDS_TOTAL"
 fi
-echo "   pipeline: sensors/+ -> moving_average -> avg/+ -> threshold_alarm -> alarms/+"
+echo "   pipeline: sensors/+ -> moving_average -> avg/+;  avg/temp1 -> threshold_alarm (30/28 degC) -> alarms/temp1"
 echo "             sensors/+ -> unit_converter -> conv/+/+;  sensors/+ -> rule_engine -> alerts/#"
 
 start=$SECONDS
