@@ -784,6 +784,18 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
     return true;
 }
 
+/* The last of a start that failed and of agent_stop: the log, the config
+ * and the agent itself, once everything that uses them is gone. */
+static void agent_release(agent *ag)
+{
+    alog_free(ag->log);
+    config_free(&ag->cfg);
+    free(ag->drvs);
+    pthread_mutex_destroy(&ag->mods_mu);
+    pthread_mutex_destroy(&ag->seen_mu);
+    free(ag);
+}
+
 bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, size_t cap)
 {
     *out = NULL;
@@ -863,12 +875,7 @@ fail:
     if (ag->drivers) drv_registry_free(ag->drivers);
     if (ag->kv) kvs_close(ag->kv);
     if (ag->bus) bus_free(ag->bus);
-    alog_free(ag->log);
-    config_free(&ag->cfg);
-    free(ag->drvs);
-    pthread_mutex_destroy(&ag->mods_mu);
-    pthread_mutex_destroy(&ag->seen_mu);
-    free(ag);
+    agent_release(ag);
     return false;
 }
 
@@ -894,12 +901,7 @@ void agent_stop(agent *ag)
     drv_registry_free(ag->drivers);
     bus_free(ag->bus);
     metrics_free(ag->met);
-    alog_free(ag->log);
-    config_free(&ag->cfg);
-    free(ag->drvs);
-    pthread_mutex_destroy(&ag->mods_mu);
-    pthread_mutex_destroy(&ag->seen_mu);
-    free(ag);
+    agent_release(ag);
 }
 
 size_t agent_stats(agent *ag, agent_mod_stats *out, size_t cap)
