@@ -20,6 +20,13 @@
  * side), symlink, set times, set size, allocate, write. Files opened
  * beneath one never carry write rights. Missing rights answer ENOTCAPABLE.
  *
+ * Rights are bookkeeping; how a host descriptor is opened follows what the
+ * object is. A directory fd (a preopen, or one path_open found) holds only
+ * the directory rights (no read, write, seek, tell, allocate or set size)
+ * and is opened read-only; asking FD_WRITE on a directory is EISDIR, as
+ * open(2) answers. A preopen hands on every right to what is opened
+ * beneath it.
+ *
  * Not implemented (they link and answer ENOSYS, 52): sock_accept,
  * sock_recv, sock_send, sock_shutdown, proc_raise.
  *

@@ -265,10 +265,12 @@ static graft_result add_preopen(graft_wasi *w, const graft_wasi_preopen *p, char
     memcpy(f->preopen_name, name, len + 1);
     f->preopen_name_len = (uint32_t)len;
     f->read_only = p->read_only;
-    /* Read-only preopens keep the write rights in what they hand on, so that
-     * wasi-libc asks for them and path_open can answer EROFS, not a later
-     * ENOTCAPABLE; the read_only mark refuses every change regardless. */
-    f->rights_base = GW_RIGHTS_ALL;
+    /* Its own rights are the directory ones, so that a guest reopening it
+     * with them asks for no data access. Read-only preopens keep the write
+     * rights in what they hand on, so that wasi-libc asks for them and
+     * path_open can answer EROFS, not a later ENOTCAPABLE; the read_only
+     * mark refuses every change regardless. */
+    f->rights_base = GW_RIGHTS_DIR_BASE;
     f->rights_inheriting = GW_RIGHTS_ALL;
     return GRAFT_OK;
 

@@ -91,6 +91,23 @@ enum {
                          GW_RIGHT_PATH_SYMLINK | GW_RIGHT_PATH_REMOVE_DIRECTORY |         \
                          GW_RIGHT_PATH_UNLINK_FILE)
 
+/* What a directory fd may do: path operations beneath it, listing, its own
+ * metadata and syncing. Never the data rights (read, write, seek, tell,
+ * allocate, set size, advise): a directory holds no bytes to move, so it
+ * neither carries nor reports them, whatever a path_open asked for. The
+ * set is the one wasmtime reports and the suite's path_open_preopen
+ * requires, plus path_filestat_set_size (which O_TRUNC beneath it needs),
+ * fdstat_set_flags and the two syncs. */
+#define GW_RIGHTS_DIR_BASE (GW_RIGHT_FD_DATASYNC | GW_RIGHT_FD_FDSTAT_SET_FLAGS | GW_RIGHT_FD_SYNC | \
+                            GW_RIGHT_PATH_CREATE_DIRECTORY | GW_RIGHT_PATH_CREATE_FILE |           \
+                            GW_RIGHT_PATH_LINK_SOURCE | GW_RIGHT_PATH_LINK_TARGET |                \
+                            GW_RIGHT_PATH_OPEN | GW_RIGHT_FD_READDIR | GW_RIGHT_PATH_READLINK |    \
+                            GW_RIGHT_PATH_RENAME_SOURCE | GW_RIGHT_PATH_RENAME_TARGET |            \
+                            GW_RIGHT_PATH_FILESTAT_GET | GW_RIGHT_PATH_FILESTAT_SET_SIZE |         \
+                            GW_RIGHT_PATH_FILESTAT_SET_TIMES | GW_RIGHT_FD_FILESTAT_GET |          \
+                            GW_RIGHT_FD_FILESTAT_SET_TIMES | GW_RIGHT_PATH_SYMLINK |               \
+                            GW_RIGHT_PATH_REMOVE_DIRECTORY | GW_RIGHT_PATH_UNLINK_FILE)
+
 /* filetype (u8) */
 enum {
     GW_FILETYPE_UNKNOWN = 0, GW_FILETYPE_BLOCK_DEVICE = 1, GW_FILETYPE_CHARACTER_DEVICE = 2,

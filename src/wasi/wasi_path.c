@@ -310,9 +310,14 @@ static uint32_t check_trailing(int dirfd, const char *name, bool trailing)
 
 /* ---- path_open [witx] ------------------------------------------------------
  * (fd, dirflags, path, path_len, oflags, rights_base, rights_inheriting,
- *  fdflags, out fd). The access mode comes from the rights asked for, the
- * way wasi-libc and Rust's std ask: read rights -> read, write-ish rights
- * (or O_TRUNC) -> write. */
+ *  fdflags, out fd). Rights are WASI's bookkeeping; the host descriptor is
+ * opened for what the object is. A file is opened for reading when read
+ * rights are asked, and for writing when write rights are or O_TRUNC is
+ * (the kernel truncates only a writable open), the way wasi-libc and Rust's
+ * std ask. A directory is opened read-only whatever else the rights say,
+ * and keeps only the directory rights; FD_WRITE alone, asking to write
+ * bytes into it, is refused with EISDIR, as POSIX open() refuses a
+ * directory opened for writing. */
 
 static int open_flags(uint64_t oflags, uint64_t fdflags, bool want_read, bool want_write)
 {
@@ -332,8 +337,9 @@ static int open_flags(uint64_t oflags, uint64_t fdflags, bool want_read, bool wa
 static uint32_t path_open(graft_wasi *w, const gw_mem *m, const uint64_t *a)
 {
     uint64_t oflags = a[4], base = a[5], inh = a[6], fdflags = a[7];
-    bool want_write = (base & (GW_RIGHT_FD_WRITE | GW_RIGHT_FD_ALLOCATE |
-                               GW_RIGHT_FD_FILESTAT_SET_SIZE)) || (oflags & GW_OFLAG_TRUNC);
+    bool write_data = (base & GW_RIGHT_FD_WRITE) != 0;
+    bool want_write = write_data || (base & (GW_RIGHT_FD_ALLOCATE | GW_RIGHT_FD_FILESTAT_SET_SIZE)) ||
+                      (oflags & GW_OFLAG_TRUNC);
     bool want_read = (base & (GW_RIGHT_FD_READ | GW_RIGHT_FD_READDIR)) != 0;
     bool changes = want_write || (oflags & (GW_OFLAG_CREAT | GW_OFLAG_TRUNC));
     gw_fd *d;
@@ -348,9 +354,17 @@ static uint32_t path_open(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     char path[PATH_MAX];
     e = copy_path(m, a[2], a[3], path);
     if (e) return e;
+    bool follow = (a[1] & GW_LOOKUP_SYMLINK_FOLLOW) != 0;
+    bool as_dir = (oflags & GW_OFLAG_DIRECTORY) && !write_data;
+    int fl = open_flags(oflags, fdflags, want_read, want_write && !as_dir);
     int host;
-    e = graft_wasi__open_beneath(w, d->host, path, open_flags(oflags, fdflags, want_read, want_write),
-                                 0666, (a[1] & GW_LOOKUP_SYMLINK_FOLLOW) != 0, &host);
+    e = graft_wasi__open_beneath(w, d->host, path, fl, 0666, follow, &host);
+    if (e == GW_EISDIR && want_write && !write_data && !(oflags & (GW_OFLAG_CREAT | GW_OFLAG_TRUNC))) {
+        /* A directory, asked for with write rights that mean nothing for
+         * one (allocate, set size): open it for what it is. */
+        fl = (fl & ~O_ACCMODE) | O_RDONLY | O_DIRECTORY;
+        e = graft_wasi__open_beneath(w, d->host, path, fl, 0, follow, &host);
+    }
     if (e) return e;
     struct stat st;
     if (fstat(host, &st) != 0) {
@@ -369,7 +383,7 @@ static uint32_t path_open(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     }
     gw_fd *f = &w->fds[fd];
     f->read_only = read_only;
-    f->rights_base = base & allowed;
+    f->rights_base = base & allowed & (S_ISDIR(st.st_mode) ? GW_RIGHTS_DIR_BASE : GW_RIGHTS_ALL);
     f->rights_inheriting = inh & allowed;
     gw_put32(out, fd);
     return GW_ESUCCESS;

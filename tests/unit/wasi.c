@@ -279,6 +279,46 @@ static void test_nested(graft_wasi *w)
     CHECK_EQ_INT(open_at(w, 3, "", 0, RIGHTS_R, true, NULL), GW_ENOENT);
 }
 
+/* ---- directory rights: the host fd follows the object, not the rights ------- */
+
+static void test_dir_rights(graft_wasi *w)
+{
+    const uint64_t data = GW_RIGHT_FD_READ | GW_RIGHT_FD_WRITE | GW_RIGHT_FD_SEEK | GW_RIGHT_FD_TELL |
+                          GW_RIGHT_FD_ALLOCATE | GW_RIGHT_FD_FILESTAT_SET_SIZE;
+    /* A preopen holds the directory rights and hands on all of them. */
+    CHECK_EQ_INT(CALL(w, "fd_fdstat_get", 3, OUT), 0);
+    uint64_t base = out64(OUT + 8), inh = out64(OUT + 16);
+    CHECK_EQ_U64(base, GW_RIGHTS_DIR_BASE);
+    CHECK_EQ_U64(base & data, 0);
+    CHECK_EQ_U64(inh, GW_RIGHTS_ALL);
+    /* Reopened with its own rights, as Rust's test library and std do. */
+    uint64_t n = put_str(P1, ".");
+    CHECK_EQ_INT(CALL(w, "path_open", 3, 0, P1, n, GW_OFLAG_DIRECTORY, base, inh, 0, OUT), 0);
+    uint32_t fd = out32(OUT);
+    CHECK_EQ_INT(CALL(w, "fd_fdstat_get", fd, OUT), 0);
+    CHECK_EQ_INT(mem[OUT], GW_FILETYPE_DIRECTORY);
+    CHECK_EQ_U64(out64(OUT + 8), base);
+    CHECK_EQ_INT(CALL(w, "fd_close", fd), 0);
+    /* Rights that mean nothing for a directory are dropped, not refused. */
+    n = put_str(P1, "sub");
+    uint64_t asked = GW_RIGHT_FD_ALLOCATE | GW_RIGHT_FD_FILESTAT_SET_SIZE | GW_RIGHT_FD_SEEK |
+                     GW_RIGHT_FD_READDIR | GW_RIGHT_PATH_OPEN;
+    CHECK_EQ_INT(CALL(w, "path_open", 3, 0, P1, n, 0, asked, asked, 0, OUT), 0);
+    fd = out32(OUT);
+    CHECK_EQ_INT(CALL(w, "fd_fdstat_get", fd, OUT), 0);
+    CHECK_EQ_U64(out64(OUT + 8), GW_RIGHT_FD_READDIR | GW_RIGHT_PATH_OPEN);
+    CHECK_EQ_INT(CALL(w, "fd_seek", fd, 0, GW_WHENCE_CUR, OUT), GW_ENOTCAPABLE);
+    CHECK_EQ_INT(CALL(w, "fd_readdir", fd, BIG, 4096, 0, OUT), 0);
+    CHECK(out32(OUT) > 0);
+    CHECK_EQ_INT(CALL(w, "fd_close", fd), 0);
+    /* Writing bytes into a directory is EISDIR, as open(2) answers. */
+    n = put_str(P1, ".");
+    CHECK_EQ_INT(CALL(w, "path_open", 3, 0, P1, n, GW_OFLAG_DIRECTORY,
+                      GW_RIGHT_FD_READ | GW_RIGHT_FD_WRITE, 0, 0, OUT), GW_EISDIR);
+    n = put_str(P1, "sub");
+    CHECK_EQ_INT(CALL(w, "path_open", 3, 0, P1, n, 0, GW_RIGHT_FD_WRITE, 0, 0, OUT), GW_EISDIR);
+}
+
 /* ---- read-only preopen: every change is EROFS ---------------------------- */
 
 static void test_read_only(graft_wasi *w)
@@ -900,6 +940,7 @@ static void run_path_tests(graft_wasi *w, const char *list_dir_name)
 {
     test_escapes(w);
     test_nested(w);
+    test_dir_rights(w);
     test_read_only(w);
     test_file_io(w);
     test_names(w);
