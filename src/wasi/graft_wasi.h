@@ -18,7 +18,8 @@
  * file system beneath them, checked before confinement: opening for
  * writing, create, truncate, mkdir, rmdir, unlink, rename and link (either
  * side), symlink, set times, set size, allocate, write. Files opened
- * beneath one never carry write rights. Missing rights answer ENOTCAPABLE.
+ * beneath one never carry write rights. Missing rights answer ENOTCAPABLE;
+ * path_open with O_TRUNC needs path_filestat_set_size on the directory.
  *
  * Rights are bookkeeping; how a host descriptor is opened follows what the
  * object is. A directory fd (a preopen, or one path_open found) holds only

@@ -347,6 +347,8 @@ static uint32_t path_open(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     if (e) return e;
     if ((oflags & GW_OFLAG_CREAT) && !(d->rights_base & GW_RIGHT_PATH_CREATE_FILE))
         return GW_ENOTCAPABLE;
+    if ((oflags & GW_OFLAG_TRUNC) && !(d->rights_base & GW_RIGHT_PATH_FILESTAT_SET_SIZE))
+        return GW_ENOTCAPABLE;   /* truncating changes the file's size through a path */
     if (oflags & ~(uint64_t)(GW_OFLAG_CREAT | GW_OFLAG_DIRECTORY | GW_OFLAG_EXCL | GW_OFLAG_TRUNC))
         return GW_EINVAL;
     uint8_t *out = gw_ptr(m, a[8], 4);

@@ -319,6 +319,27 @@ static void test_dir_rights(graft_wasi *w)
     CHECK_EQ_INT(CALL(w, "path_open", 3, 0, P1, n, 0, GW_RIGHT_FD_WRITE, 0, 0, OUT), GW_EISDIR);
 }
 
+/* O_TRUNC changes the file through the directory: it needs the directory's
+ * path_filestat_set_size right, and no right on the file itself. */
+static void test_trunc_rights(graft_wasi *w)
+{
+    host_write("sandbox/sub/t.txt", "twelve bytes");
+    uint32_t sub;
+    CHECK_EQ_INT(open_at(w, 3, "sub", GW_OFLAG_DIRECTORY,
+                         GW_RIGHTS_DIR_BASE & ~GW_RIGHT_PATH_FILESTAT_SET_SIZE, true, &sub), 0);
+    uint64_t n = put_str(P1, "t.txt");
+    CHECK_EQ_INT(CALL(w, "path_open", sub, 0, P1, n, GW_OFLAG_TRUNC, 0, 0, 0, OUT), GW_ENOTCAPABLE);
+    CHECK_EQ_INT(CALL(w, "path_filestat_get", sub, 0, P1, n, BIG), 0);
+    CHECK_EQ_U64(out64(BIG + 32), 12);
+    CHECK_EQ_INT(CALL(w, "fd_close", sub), 0);
+    n = put_str(P1, "sub/t.txt");
+    CHECK_EQ_INT(CALL(w, "path_open", 3, 0, P1, n, GW_OFLAG_TRUNC, 0, 0, 0, OUT), 0);
+    CHECK_EQ_INT(CALL(w, "fd_close", out32(OUT)), 0);
+    CHECK_EQ_INT(CALL(w, "path_filestat_get", 3, 0, P1, n, BIG), 0);
+    CHECK_EQ_U64(out64(BIG + 32), 0);
+    CHECK_EQ_INT(CALL(w, "path_unlink_file", 3, P1, n), 0);
+}
+
 /* ---- read-only preopen: every change is EROFS ---------------------------- */
 
 static void test_read_only(graft_wasi *w)
@@ -941,6 +962,7 @@ static void run_path_tests(graft_wasi *w, const char *list_dir_name)
     test_escapes(w);
     test_nested(w);
     test_dir_rights(w);
+    test_trunc_rights(w);
     test_read_only(w);
     test_file_io(w);
     test_names(w);
