@@ -94,6 +94,11 @@ typedef struct gr_code {
 /* The per-build handler words, indexed by gr_iop (interp.c). */
 const int32_t *graft__interp_handlers(void);
 
+/* Does op get a pcmap entry wherever it is emitted (it can trap or call)?
+ * Branches to a loop head, which test the interrupt flag, get one too,
+ * whatever their op (compile.c). */
+int graft__iop_traps(gr_iop op);
+
 /* Byte offset of the WebAssembly instruction at word pc, or GRAFT_NO_OFFSET.
  * For a pc without its own pcmap entry (a return address), the nearest
  * entry before it (compile.c). */

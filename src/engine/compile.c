@@ -61,10 +61,10 @@ static const char *type_name(uint8_t t)
 
 static void unlink_alias(gr_cc *c, uint32_t idx)
 {
-    gr_ventry *e = &c->vals[idx];
-    if (e->up != GR_NONE) c->vals[e->up].down = e->down;
+    gr_ventry *e = gr_val_at(c, idx);
+    if (e->up != GR_NONE) gr_val_at(c, e->up)->down = e->down;
     else c->alias_head[e->slot] = e->down;
-    if (e->down != GR_NONE) c->vals[e->down].up = e->up;
+    if (e->down != GR_NONE) gr_val_at(c, e->down)->up = e->up;
     e->up = e->down = GR_NONE;
     c->nalias--;
 }
@@ -72,7 +72,7 @@ static void unlink_alias(gr_cc *c, uint32_t idx)
 static void pop_top(gr_cc *c)
 {
     uint32_t idx = c->nvals - 1;
-    if (c->vals[idx].slot < c->nlocals) unlink_alias(c, idx);
+    if (gr_val_at(c, idx)->slot < c->nlocals) unlink_alias(c, idx);
     c->nvals = idx;
     if (c->alias_floor > idx) c->alias_floor = idx;
 }
@@ -97,10 +97,10 @@ static graft_result push_alias(gr_cc *c, uint8_t type, uint32_t x)
     graft_result rc = graft__cc_push(c, type);
     if (rc != GRAFT_OK) return rc;
     uint32_t idx = c->nvals - 1;
-    gr_ventry *e = &c->vals[idx];
+    gr_ventry *e = gr_val_at(c, idx);
     e->slot = x;
     e->down = c->alias_head[x];
-    if (e->down != GR_NONE) c->vals[e->down].up = idx;
+    if (e->down != GR_NONE) gr_val_at(c, e->down)->up = idx;
     c->alias_head[x] = idx;
     c->nalias++;
     if (c->alias_floor > idx) c->alias_floor = idx;
@@ -109,7 +109,7 @@ static graft_result push_alias(gr_cc *c, uint8_t type, uint32_t x)
 
 graft_result graft__cc_pop(gr_cc *c, uint8_t expect, gr_ventry *out)
 {
-    const gr_ctl *f = &c->ctls[c->nctls - 1];
+    const gr_ctl *f = gr_ctl_top(c);
     if (c->nvals == f->height) {
         if (f->unreachable) {
             out->type = GR_UNKNOWN;
@@ -120,7 +120,7 @@ graft_result graft__cc_pop(gr_cc *c, uint8_t expect, gr_ventry *out)
         return graft__cc_fail(c, GRAFT_E_TYPE_MISMATCH, "expected %s but nothing is on the stack",
                               expect ? type_name(expect) : "a value");
     }
-    gr_ventry e = c->vals[c->nvals - 1];
+    gr_ventry e = *gr_val_at(c, c->nvals - 1);
     if (expect != GR_UNKNOWN && e.type != GR_UNKNOWN && e.type != expect)
         return graft__cc_fail(c, GRAFT_E_TYPE_MISMATCH, "expected %s, got %s", type_name(expect),
                               type_name(e.type));
@@ -134,7 +134,7 @@ graft_result graft__cc_pop(gr_cc *c, uint8_t expect, gr_ventry *out)
  * popped (positions below a polymorphic frame's base count as unknown). */
 graft_result graft__cc_check_vals(gr_cc *c, const gr_valtype *types, uint32_t n)
 {
-    const gr_ctl *f = &c->ctls[c->nctls - 1];
+    const gr_ctl *f = gr_ctl_top(c);
     for (uint32_t k = 0; k < n; k++) {
         uint8_t want = types[n - 1 - k];
         if ((uint64_t)c->nvals < (uint64_t)f->height + k + 1) {
@@ -142,7 +142,7 @@ graft_result graft__cc_check_vals(gr_cc *c, const gr_valtype *types, uint32_t n)
             return graft__cc_fail(c, GRAFT_E_TYPE_MISMATCH, "expected %u values, the stack has %u",
                                   n, k);
         }
-        uint8_t have = c->vals[c->nvals - 1 - k].type;
+        uint8_t have = gr_val_at(c, c->nvals - 1 - k)->type;
         if (have != GR_UNKNOWN && have != want)
             return graft__cc_fail(c, GRAFT_E_TYPE_MISMATCH, "expected %s, got %s", type_name(want),
                                   type_name(have));
@@ -152,7 +152,7 @@ graft_result graft__cc_check_vals(gr_cc *c, const gr_valtype *types, uint32_t n)
 
 void graft__cc_drop_vals(gr_cc *c, uint32_t n)
 {
-    const gr_ctl *f = &c->ctls[c->nctls - 1];
+    const gr_ctl *f = gr_ctl_top(c);
     while (n-- > 0 && c->nvals > f->height) pop_top(c);
 }
 
@@ -168,12 +168,25 @@ graft_result graft__cc_push_vals(gr_cc *c, const gr_valtype *types, uint32_t n)
 /* [spec A.3 unreachable]: purge the frame's operands, make it polymorphic. */
 void graft__cc_set_unreachable(gr_cc *c)
 {
-    gr_ctl *f = &c->ctls[c->nctls - 1];
+    gr_ctl *f = gr_ctl_top(c);
     while (c->nvals > f->height) pop_top(c);
     f->unreachable = 1;
 }
 
 /* ---- Emission ------------------------------------------------------------ */
+
+/* Append the pcmap entry of the instruction at word pc. */
+static graft_result add_pcmap(gr_cc *c, uint32_t pc, uint32_t wasm_offset)
+{
+    graft_result rc = graft__cc_grow(c, (void **)&c->pcmap, &c->pcmap_cap,
+                                     (uint64_t)c->npcmap + 1, sizeof *c->pcmap);
+    if (rc != GRAFT_OK) return rc;
+    c->npcmap++;
+    gr_pcmap *e = gr_pcmap_at(c, c->npcmap - 1);
+    e->pc = pc;
+    e->wasm_offset = wasm_offset;
+    return GRAFT_OK;
+}
 
 /* Append one instruction: handler word, then n operand words (zeros when
  * operands is NULL). traps: record a pcmap entry. */
@@ -183,16 +196,15 @@ static graft_result emit_raw(gr_cc *c, gr_iop op, int traps, uint32_t n, const u
                                      (uint64_t)c->nwords + 1 + n, sizeof *c->words);
     if (rc != GRAFT_OK) return rc;
     uint32_t start = c->nwords;
+    /* Every entry names an instruction already emitted: one left behind by
+     * words taken back would be taken for the new instruction's own. */
+    assert(c->npcmap == 0 || gr_pcmap_at(c, c->npcmap - 1)->pc < start);
     c->prev_d = c->last_d;
     c->prev_pc = c->last_pc;
     c->prev_op = c->last_op;
     if (traps) {
-        rc = graft__cc_grow(c, (void **)&c->pcmap, &c->pcmap_cap, (uint64_t)c->npcmap + 1,
-                            sizeof *c->pcmap);
+        rc = add_pcmap(c, start, (uint32_t)c->at);
         if (rc != GRAFT_OK) return rc;
-        c->pcmap[c->npcmap].pc = start;
-        c->pcmap[c->npcmap].wasm_offset = (uint32_t)c->at;
-        c->npcmap++;
     }
     c->words[start] = (uint32_t)c->handlers[op];
     c->last_pc = start;
@@ -204,8 +216,8 @@ static graft_result emit_raw(gr_cc *c, gr_iop op, int traps, uint32_t n, const u
     return GRAFT_OK;
 }
 
-/* Internal instructions that trap or call get a pcmap entry. */
-static int iop_traps(gr_iop op)
+/* Internal instructions that trap or call get a pcmap entry (code.h). */
+int graft__iop_traps(gr_iop op)
 {
     /* Loads and stores (all may trap) are consecutive rows of ops.def. */
     _Static_assert(GR_IOP_i64_store32 - GR_IOP_i32_load == 22, "memory rows are contiguous");
@@ -241,12 +253,12 @@ graft_result graft__cc_emit(gr_cc *c, gr_iop op, uint32_t n, const uint32_t *ope
     graft_result rc;
     if (op == GR_IOP_copy && graft__cc_fuse_copy(c, operands[0], operands[1], &rc)) return rc;
 #endif
-    return emit_raw(c, op, iop_traps(op), n, operands);
+    return emit_raw(c, op, graft__iop_traps(op), n, operands);
 }
 
 void graft__cc_drop_last(gr_cc *c)
 {
-    if (c->npcmap > 0 && c->pcmap[c->npcmap - 1].pc == c->last_pc) c->npcmap--;
+    if (gr_pcmap_of_last(c, c->last_pc)) c->npcmap--;
     c->nwords = c->last_pc;
     c->last_d = c->prev_d;
     c->last_pc = c->prev_pc;
@@ -307,11 +319,12 @@ void graft__cc_patch(gr_cc *c, uint32_t chain, uint32_t target)
 /* Give stack entry idx its own height slot, copying from the local it aliases. */
 static graft_result materialize(gr_cc *c, uint32_t idx)
 {
-    uint32_t src = c->vals[idx].slot;
+    gr_ventry *e = gr_val_at(c, idx);
+    uint32_t src = e->slot;
     if (src >= c->nlocals) return GRAFT_OK;
     uint32_t d = gr_hslot(c, idx);
     unlink_alias(c, idx);
-    c->vals[idx].slot = d;
+    e->slot = d;
     if (!gr_live(c)) return GRAFT_OK;
     return graft__cc_emit(c, GR_IOP_copy, 2, (uint32_t[]){d, src});
 }
@@ -336,7 +349,7 @@ graft_result graft__cc_materialize_all(gr_cc *c)
  * operands in reachable code; below the frame base there is nothing. */
 graft_result graft__cc_materialize_top(gr_cc *c, uint32_t n)
 {
-    const gr_ctl *f = &c->ctls[c->nctls - 1];
+    const gr_ctl *f = gr_ctl_top(c);
     uint32_t avail = c->nvals - f->height;
     if (n > avail) n = avail;
     for (uint32_t i = c->nvals - n; i < c->nvals; i++) {
@@ -370,15 +383,24 @@ static graft_result materialize_local_ahead(gr_cc *c, uint32_t x)
     uint32_t saved[8];
     uint32_t start = c->last_pc, n = c->nwords - start, d_off = c->last_d - start;
     gr_iop op = c->last_op;
-    int mapped = c->npcmap > 0 && c->pcmap[c->npcmap - 1].pc == start;
+    const gr_pcmap *own = gr_pcmap_of_last(c, start);   /* a load's, a division's */
+    int mapped = own != NULL;
+    uint32_t own_offset = mapped ? own->wasm_offset : 0;
     if (n > sizeof saved / sizeof *saved) return materialize_local(c, x);
 #ifdef GR_WITH_FUSED
     /* i32_add_imm_load writes x = p + k before its load: an alias taken
      * ahead of it would see x's older value. */
     if (op == GR_IOP_i32_add_imm_load && c->words[start + 1] == x) return materialize_local(c, x);
 #endif
+    /* The instruction's words and its pcmap entry go out together. An
+     * entry left naming `start` would be taken for the first copy's own
+     * and dropped when a second copy joins it as copy2 (graft__cc_drop_last);
+     * the entry before it (the function's fuel charge) was then moved to
+     * the instruction, so a trap there named the function's first byte, or
+     * with none before it pcmap[UINT32_MAX] was written (issue 11). */
     memcpy(saved, &c->words[start], n * sizeof *saved);
     c->nwords = start;
+    if (mapped) c->npcmap--;
     c->last_op = GR_IOP_COUNT_;   /* gone for now: nothing joins it */
     graft_result rc = materialize_local(c, x);
     if (rc != GRAFT_OK) return rc;
@@ -386,8 +408,8 @@ static graft_result materialize_local_ahead(gr_cc *c, uint32_t x)
     gr_iop copy_op = c->last_op;     /* copy, or copy2 (compile_fuse.c) */
     rc = graft__cc_grow(c, (void **)&c->words, &c->words_cap, (uint64_t)c->nwords + n,
                         sizeof *c->words);
+    if (rc == GRAFT_OK && mapped) rc = add_pcmap(c, c->nwords, own_offset);
     if (rc != GRAFT_OK) return rc;
-    if (mapped) c->pcmap[c->npcmap - 1].pc = c->nwords;
     memcpy(&c->words[c->nwords], saved, n * sizeof *saved);
     c->prev_d = GR_NONE;
     c->prev_pc = copy_pc;
@@ -968,9 +990,22 @@ static graft_result compile_body(gr_cc *c)
 
 /* ---- Functions and the module -------------------------------------------- */
 
+/* The pcmap is sorted by pc, one entry per instruction, each inside the
+ * code: graft__code_wasm_offset's binary search relies on it. (inline: no
+ * unused-function warning when NDEBUG drops the assert that calls it.) */
+static inline int pcmap_ordered(const gr_cc *c)
+{
+    for (uint32_t i = 0; i < c->npcmap; i++) {
+        const gr_pcmap *e = gr_pcmap_at(c, i);
+        if (e->pc >= c->nwords || (i > 0 && gr_pcmap_at(c, i - 1)->pc >= e->pc)) return 0;
+    }
+    return 1;
+}
+
 /* Copy the finished code into the module arena. */
 static graft_result finish(gr_cc *c, gr_func_def *fd)
 {
+    assert(pcmap_ordered(c));
     graft_module *m = c->m;
     uint64_t frame = (uint64_t)c->nlocals + c->max_height;
     if (frame < c->type->param_slots) frame = c->type->param_slots;
@@ -1032,8 +1067,11 @@ static graft_result compile_function(gr_cc *c, uint32_t i, size_t len)
     if (rc == GRAFT_OK) rc = reset_aliases(c);
     if (rc != GRAFT_OK) return rc;
     c->nvals = c->nctls = c->nwords = c->npcmap = c->nfix = c->max_height = 0;
-    c->last_d = GR_NONE;
-    c->last_op = GR_IOP_COUNT_;
+    /* Nothing emitted yet: no word of the previous function may be looked
+     * back at (retargeted, fused or dropped). */
+    c->last_d = c->prev_d = GR_NONE;
+    c->last_pc = c->prev_pc = 0;
+    c->last_op = c->prev_op = GR_IOP_COUNT_;
     rc = graft__cc_push_func_frame(c);
     if (rc == GRAFT_OK) rc = graft__cc_start_block(c);
     if (rc == GRAFT_OK) rc = compile_body(c);

@@ -21,6 +21,8 @@
 #include "code.h"
 #include "reader.h"
 
+#include <assert.h>
+
 /* Functions may have up to this many locals (params included): more is
  * malformed "too many locals" (the spec's bound is 2^32-1; ours keeps frame
  * sizes sane while letting real-world functions with 50,000 locals compile). */
@@ -120,6 +122,47 @@ typedef struct gr_cc {
                                  block: every live WebAssembly instruction adds 1 */
 } gr_cc;
 
+/* ---- Indexing the scratch arrays -----------------------------------------
+ * Every index into a scratch array that is computed from a count (the top
+ * of a stack, the last pcmap entry) goes through these accessors. The
+ * assert is on an internal invariant, never on input: an index derived
+ * from a count of zero (n - 1 = UINT32_MAX) stops here in Debug builds
+ * instead of writing far out of bounds, as materialize_local_ahead once
+ * did into pcmap[UINT32_MAX]. Release builds (NDEBUG) compile them to the
+ * plain index. */
+
+/* The innermost control frame; the function's own frame is always there
+ * while a body is compiled. */
+static inline gr_ctl *gr_ctl_top(const gr_cc *c)
+{
+    assert(c->nctls > 0);
+    return &c->ctls[c->nctls - 1];
+}
+
+/* Operand stack entry i (0 is the bottom). */
+static inline gr_ventry *gr_val_at(const gr_cc *c, uint32_t i)
+{
+    assert(i < c->nvals);
+    return &c->vals[i];
+}
+
+/* pcmap entry i of the function being compiled. */
+static inline gr_pcmap *gr_pcmap_at(const gr_cc *c, uint32_t i)
+{
+    assert(i < c->npcmap);
+    return &c->pcmap[i];
+}
+
+/* The pcmap entry of the instruction at word pc, when it has one: entries
+ * are appended in pc order, so only the last can name the instruction just
+ * emitted. NULL when there is none (npcmap may be 0). */
+static inline gr_pcmap *gr_pcmap_of_last(const gr_cc *c, uint32_t pc)
+{
+    if (c->npcmap == 0) return NULL;
+    gr_pcmap *e = gr_pcmap_at(c, c->npcmap - 1);
+    return e->pc == pc ? e : NULL;
+}
+
 /* ---- Byte readers -------------------------------------------------------
  * reader.h's readers, with the output always written (0 on error): at -O2
  * GCC cannot see that graft__error never returns GRAFT_OK and would warn
@@ -158,7 +201,7 @@ graft_result graft__cc_grow(gr_cc *c, void **buf, uint32_t *cap, uint64_t need, 
 /* Is code being emitted here (reachable, and not inside a dead frame)? */
 static inline int gr_live(const gr_cc *c)
 {
-    const gr_ctl *f = &c->ctls[c->nctls - 1];
+    const gr_ctl *f = gr_ctl_top(c);
     return !f->unreachable && !f->dead;
 }
 

@@ -106,7 +106,7 @@ static uint32_t label_arity(const gr_ctl *f, const gr_valtype **types)
 static graft_result emit_return(gr_cc *c, uint32_t n)
 {
     if (n == 0) return graft__cc_emit(c, GR_IOP_ret0, 0, NULL);
-    if (n == 1) return graft__cc_emit(c, GR_IOP_ret1, 1, &c->vals[c->nvals - 1].slot);
+    if (n == 1) return graft__cc_emit(c, GR_IOP_ret1, 1, &gr_val_at(c, c->nvals - 1)->slot);
     graft_result rc = graft__cc_materialize_top(c, n);
     if (rc != GRAFT_OK) return rc;
     return graft__cc_emit(c, GR_IOP_retn, 2, (uint32_t[]){n, gr_hslot(c, c->nvals - n)});
@@ -115,14 +115,14 @@ static graft_result emit_return(gr_cc *c, uint32_t n)
 static int needs_copies(const gr_cc *c, const gr_ctl *f, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (c->vals[c->nvals - n + i].slot != gr_hslot(c, f->height + i)) return 1;
+        if (gr_val_at(c, c->nvals - n + i)->slot != gr_hslot(c, f->height + i)) return 1;
     return 0;
 }
 
 static graft_result emit_label_copies(gr_cc *c, const gr_ctl *f, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t src = c->vals[c->nvals - n + i].slot, dst = gr_hslot(c, f->height + i);
+        uint32_t src = gr_val_at(c, c->nvals - n + i)->slot, dst = gr_hslot(c, f->height + i);
         if (src == dst) continue;
         graft_result rc = graft__cc_emit(c, GR_IOP_copy, 2, (uint32_t[]){dst, src});
         if (rc != GRAFT_OK) return rc;
@@ -201,7 +201,7 @@ static graft_result compile_block(gr_cc *c, gr_wasm_op op)
     graft__cc_drop_vals(c, f.nparams);
     rc = push_ctrl(c, &f);
     if (rc != GRAFT_OK || !live) return rc;
-    gr_ctl *top = &c->ctls[c->nctls - 1];
+    gr_ctl *top = gr_ctl_top(c);
     if (f.kind == GR_CTL_LOOP) {
         /* The loop_check heads the body's first block and carries its fuel;
          * an unmetered module, where nothing counts, has nothing there: the
@@ -236,7 +236,7 @@ static graft_result check_frame_end(gr_cc *c, const gr_ctl *f)
 
 static graft_result compile_else(gr_cc *c)
 {
-    gr_ctl *f = &c->ctls[c->nctls - 1];
+    gr_ctl *f = gr_ctl_top(c);
     if (f->kind != GR_CTL_IF)
         return graft__cc_fail(c, GRAFT_E_END_EXPECTED, "else without if");
     graft_result rc = check_frame_end(c, f);
@@ -273,7 +273,7 @@ static int same_types(const gr_valtype *a, uint32_t na, const gr_valtype *b, uin
 
 static graft_result compile_end(gr_cc *c)
 {
-    gr_ctl *f = &c->ctls[c->nctls - 1];
+    gr_ctl *f = gr_ctl_top(c);
     graft_result rc = check_frame_end(c, f);
     if (rc != GRAFT_OK) return rc;
     /* An if without else has an implicit empty else: [t1*] -> [t2*] needs t1* = t2*. */
@@ -362,7 +362,7 @@ static graft_result compile_br_if(gr_cc *c)
         return rc == GRAFT_OK ? graft__cc_start_block(c) : rc;
     }
     /* [spec A.3]: pop the label types, push them back (refining unknowns). */
-    if (!c->ctls[c->nctls - 1].unreachable) return GRAFT_OK;
+    if (!gr_ctl_top(c)->unreachable) return GRAFT_OK;
     graft__cc_drop_vals(c, n);
     return graft__cc_push_vals(c, types, n);
 }

@@ -132,9 +132,8 @@ static int fuse_f64_mem(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b,
     default: return 0;
     }
     int ai = c->last_op == GR_IOP_f64_load_ai;
-    if (c->last_d == GR_NONE || (c->last_op != GR_IOP_f64_load && !ai) || c->npcmap == 0 ||
-        c->pcmap[c->npcmap - 1].pc != c->last_pc)
-        return 0;
+    const gr_pcmap *load = gr_pcmap_of_last(c, c->last_pc);
+    if (c->last_d == GR_NONE || (c->last_op != GR_IOP_f64_load && !ai) || !load) return 0;
     uint32_t t = c->words[c->last_d];
     if (t < c->nlocals || a == b) return 0;
     if (t != b) {
@@ -143,10 +142,10 @@ static int fuse_f64_mem(gr_cc *c, gr_iop op, uint32_t d, uint32_t a, uint32_t b,
     }
     const uint32_t *w = &c->words[c->last_pc];
     uint32_t ops[5] = {d, a, w[2], ai ? w[3] : 0, ai ? w[4] : w[3]};
-    uint32_t at = c->pcmap[c->npcmap - 1].wasm_offset;
+    uint32_t at = load->wasm_offset;
     graft__cc_drop_last(c);
     *rc = graft__cc_emit_def(c, f, 5, ops);
-    if (*rc == GRAFT_OK) c->pcmap[c->npcmap - 1].wasm_offset = at;
+    if (*rc == GRAFT_OK) gr_pcmap_at(c, c->npcmap - 1)->wasm_offset = at;
     return 1;
 }
 

@@ -21,21 +21,6 @@
 #define GR_NAME_SHOWN 64    /* bytes of a function name kept in a trace line */
 #define GR_LINE_ROOM 128    /* room kept for one more line, or the "more" line */
 
-/* Byte offset of the instruction containing code word pc: the last pcmap
- * entry at or before it (callers' pcs point past their call). */
-static uint64_t floor_offset(const gr_code *c, uint32_t pc)
-{
-    uint32_t lo = 0, hi = c->npcmap;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (c->pcmap[mid].pc <= pc)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? c->pcmap[lo - 1].wasm_offset : GRAFT_NO_OFFSET;
-}
-
 /* Offset of a frame's current instruction; innermost frames point at it,
  * callers just past the call. */
 static uint64_t frame_offset(const gr_frame *fr, int innermost)
@@ -43,11 +28,11 @@ static uint64_t frame_offset(const gr_frame *fr, int innermost)
     const gr_code *c = fr->func->code;
     if (!c || !fr->pc || fr->pc < c->words) return GRAFT_NO_OFFSET;
     uint32_t pc = (uint32_t)(fr->pc - c->words);
-    if (innermost) {
-        uint64_t off = graft__code_wasm_offset(c, pc);
-        return off != GRAFT_NO_OFFSET ? off : floor_offset(c, pc);
-    }
-    return pc ? floor_offset(c, pc - 1) : GRAFT_NO_OFFSET;
+    /* graft__code_wasm_offset is the one reader of a function's pcmap: the
+     * last entry at or before pc, so a caller's pc, just past its call,
+     * is looked up one word back. */
+    if (innermost) return graft__code_wasm_offset(c, pc);
+    return pc ? graft__code_wasm_offset(c, pc - 1) : GRAFT_NO_OFFSET;
 }
 
 /* Append a function's display name: its name-section name (printable bytes

@@ -140,6 +140,33 @@ static void expect_error(graft_result cls, graft_error_code code, const char *te
     }
 }
 
+/* The pcmap of compiled function def against its code: sorted, each entry
+ * at an instruction's first word, every instruction that can trap or call
+ * mapped (graft__iop_traps), and nothing else but branches (to a loop head,
+ * which test the interrupt flag). Returns the number of faults found. */
+static int pcmap_faults(uint32_t def)
+{
+    const gr_code *c = t.defs[def].code;
+    int faults = 0;
+    uint32_t k = 0;   /* next pcmap entry */
+    dump(def);
+    for (const char *line = dumped; *line; line = strchr(line, '\n') + 1) {
+        uint32_t pc = (uint32_t)strtoul(line, NULL, 10);
+        if (line[0] < '0' || line[0] > '9') continue;   /* a br_table continued */
+        gr_iop op = (gr_iop)c->words[pc];   /* ident handlers: the word is the op */
+        while (k < c->npcmap && c->pcmap[k].pc < pc) faults++, k++;   /* inside an instruction */
+        int mapped = k < c->npcmap && c->pcmap[k].pc == pc;
+        if (mapped) k++;
+        if (mapped != graft__iop_traps(op) &&
+            !(mapped && strncmp(graft__iop_names[op], "br", 2) == 0)) {
+            fprintf(stderr, "pcmap: %s at pc %u is %smapped\n", graft__iop_names[op], pc,
+                    mapped ? "" : "not ");
+            faults++;
+        }
+    }
+    return faults + (int)(c->npcmap - k);
+}
+
 #define INVALID(code, text, off) expect_error(GRAFT_ERR_INVALID, GRAFT_E_##code, text, off, __LINE__)
 #define MALFORMED(code, text, off) \
     expect_error(GRAFT_ERR_MALFORMED, GRAFT_E_##code, text, off, __LINE__)
@@ -772,6 +799,37 @@ static void test_errors_malformed(void)
     MALFORMED(END_EXPECTED, "END opcode expected", 1);
 }
 
+/* ---- The pcmap (issue 11) ----------------------------------------------- */
+
+/* local.tee of a local whose aliases are on the stack, right after a load
+ * that is the function's first mapped instruction: the aliases are copied
+ * ahead of the load (materialize_local_ahead), two copies join as copy2,
+ * and the load keeps its own pcmap entry. Unmetered, the load was the only
+ * entry and the compiler wrote pcmap[UINT32_MAX] (SIGSEGV); metered, the
+ * function's fuel charge lost its entry to the load, whose traps then
+ * named the function's first byte. */
+static void test_pcmap_ahead(void)
+{
+    for (int unmetered = 0; unmetered <= 1; unmetered++) {
+        reset();
+        t.m.unmetered = (uint8_t)unmetered;
+        t.m.nmemories = 1;
+        uint32_t ty = add_type("\x7f", "\x7f");
+        FUNC(ty, 0x00, 0x20, 0x00, 0x20, 0x00, 0x41, 0x00,
+             0x28, 0x02, 0xea, 0x10,                        /* i32.load offset=2154, at 7 */
+             0x22, 0x00, 0x1a, 0x1a, 0x1a, 0x20, 0x00, 0x0b);
+        CHECK_EQ_INT(compile(), GRAFT_OK);
+        if (!t.defs[0].code) continue;
+        const gr_code *c = t.defs[0].code;
+        CHECK_EQ_INT(pcmap_faults(0), 0);
+        CHECK_EQ_INT(c->npcmap, unmetered ? 1 : 2);
+        uint32_t load_pc = c->pcmap[c->npcmap - 1].pc;
+        CHECK_EQ_STR(graft__iop_names[c->words[load_pc]], "i32_load");
+        CHECK_EQ_U64(graft__code_wasm_offset(c, load_pc), t.defs[0].body_offset + 7);
+        if (!unmetered) CHECK_EQ_U64(graft__code_wasm_offset(c, 0), t.defs[0].body_offset);
+    }
+}
+
 /* ---- Big and hostile functions ------------------------------------------- */
 
 static void test_many_locals(void)
@@ -798,11 +856,14 @@ static void test_many_locals(void)
 static void test_random_bodies(void)
 {
     /* Random bytes after a few plausible prefixes: the compiler must
-     * return (ok or an error) without crashing or leaking. */
+     * return (ok or an error) without crashing or leaking, metered and
+     * unmetered (the two compile different code: issue 11), and what it
+     * compiles must have a well-formed pcmap. */
     static const uint8_t prefixes[][4] = {{0x00}, {0x01, 0x02, 0x7f}, {0x00, 0x02, 0x40}};
     uint32_t seed = 12345;
     for (int iter = 0; iter < 20000; iter++) {
         reset();
+        t.m.unmetered = (uint8_t)(iter >> 1 & 1);
         add_type("\x7f\x7e", "\x7f");
         add_type("", "");
         t.m.nmemories = 1;
@@ -831,10 +892,7 @@ static void test_random_bodies(void)
         add_func(1, (const uint8_t[]){0x00, 0x0b}, 2);
         graft_result r = compile();
         CHECK(r == GRAFT_OK || r == GRAFT_ERR_INVALID || r == GRAFT_ERR_MALFORMED);
-        if (r == GRAFT_OK) {
-            ndumped = 0;
-            graft__code_dump(t.defs[0].code, ident, collect, NULL);
-        }
+        if (r == GRAFT_OK) CHECK_EQ_INT(pcmap_faults(0), 0);
     }
 }
 
@@ -857,6 +915,7 @@ int main(void)
     test_errors_types();
     test_errors_indices();
     test_errors_malformed();
+    test_pcmap_ahead();
     test_many_locals();
     test_random_bodies();
     reset();
