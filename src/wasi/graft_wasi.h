@@ -11,8 +11,12 @@
  * Confinement: every path is resolved beneath its preopened directory
  * without a check-then-use race (openat2 with RESOLVE_BENEATH where the
  * kernel has it, else a component walk with O_NOFOLLOW). `..`, absolute
- * paths and symlinks that lead outside get ENOTCAPABLE (76), and so does
- * creating a symlink whose target is absolute.
+ * paths and symlinks that lead outside get ENOTCAPABLE (76). So does
+ * leaving behind a symlink that would point outside the preopen, for any
+ * host program to follow: creating one whose target is absolute, climbs
+ * ("..") higher than its directory lies below the preopen's root, or
+ * climbs after a name ("a/../.."); and renaming or hard-linking a symlink,
+ * or renaming a directory holding symlinks, to where one would.
  *
  * Read-only preopens answer EROFS (69) to everything that would change the
  * file system beneath them, checked before confinement: opening for

@@ -252,9 +252,19 @@ static graft_result add_preopen(graft_wasi *w, const graft_wasi_preopen *p, char
                      strerror(errno));
         return GRAFT_ERR_IO;
     }
+    struct stat st;
+    if (fstat(host, &st) != 0) {
+        if (errbuf && errbuf_len)
+            snprintf(errbuf, errbuf_len, "cannot stat preopened directory '%s': %s", p->host_path,
+                     strerror(errno));
+        close(host);
+        return GRAFT_ERR_IO;
+    }
     uint32_t fd;
     if (graft_wasi__fd_insert(w, host, GW_FD_DIR, &fd) != GW_ESUCCESS) goto no_room;
     gw_fd *f = &w->fds[fd];
+    f->root_dev = (uint64_t)st.st_dev;
+    f->root_ino = (uint64_t)st.st_ino;
     const char *name = p->guest_path ? p->guest_path : p->host_path;
     size_t len = strlen(name);
     f->preopen_name = graft_wasi__realloc(w, NULL, 0, len + 1);

@@ -163,6 +163,8 @@ typedef struct gw_fd {
     uint32_t preopen_name_len;   /* its length, without the NUL */
     DIR *dir;                    /* directories: readdir stream, opened on first fd_readdir */
     uint64_t dir_pos;            /* index of the entry dir's next readdir returns */
+    uint64_t root_dev;           /* directories: st_dev of the preopen this fd lies beneath */
+    uint64_t root_ino;           /* ...and its st_ino: the bound for symlinks created here */
 } gw_fd;
 
 typedef struct gw_mem {

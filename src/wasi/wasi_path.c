@@ -24,6 +24,9 @@
  * includes link and rename whose other side is writable. Rights missing on
  * the directory fd answer ENOTCAPABLE.
  *
+ * Symlinks the guest creates, renames or hard-links must not point outside
+ * the preopen once they are on the host ("Symlinks that stay inside").
+ *
  * Ownership: descriptors opened while resolving are closed before each
  * call returns; path_open hands its descriptor to the fd table. */
 #include "wasi_internal.h"
@@ -308,6 +311,170 @@ static uint32_t check_trailing(int dirfd, const char *name, bool trailing)
     return GW_ESUCCESS;
 }
 
+/* A name that path_symlink or path_link would create, given with a
+ * trailing '/': only a directory may be named so, and neither call makes
+ * one. ENOENT when nothing is there, EEXIST for a directory, else ENOTDIR,
+ * as symlinkat(2) and linkat(2) answer. */
+static uint32_t check_new_name(int dirfd, const char *name, bool trailing)
+{
+    if (!trailing) return GW_ESUCCESS;
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return graft_wasi__errno(errno);
+    return S_ISDIR(st.st_mode) ? GW_EEXIST : GW_ENOTDIR;
+}
+
+/* ---- Symlinks that stay inside ------------------------------------------
+ * A symlink the guest leaves behind is followed later by whoever uses the
+ * directory, not only through our confined lookups, so one whose target
+ * would resolve outside the preopen is refused when it is made, and so is
+ * moving or hard-linking one to where it would. A target may climb only
+ * at its start ("../../a/b"), and by no more levels than its directory
+ * lies below the preopen's root; a ".." after a name ("a/../..") is
+ * refused outright, because what that name is (a directory, or a symlink
+ * planted later) can change after the check. The depth is measured on the
+ * host, walking ".." up to the root. */
+
+/* The ".." steps target takes before its first name, or -1 when it is
+ * absolute or climbs again after a name. */
+static long target_climb(const char *target)
+{
+    if (target[0] == '/') return -1;
+    long up = 0;
+    bool named = false;
+    for (const char *c = target; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n == 2 && c[0] == '.' && c[1] == '.') {
+            if (named) return -1;
+            up++;
+        } else if (n > 0 && !(n == 1 && c[0] == '.')) {
+            named = true;
+        }
+        c += n;
+        while (*c == '/') c++;
+    }
+    return up;
+}
+
+/* How many levels dirfd lies below the preopen root of d (*out_depth).
+ * ENOTCAPABLE when walking ".." up reaches the host's "/" without meeting
+ * the root: dirfd is not beneath it. */
+static uint32_t depth_below_root(const gw_fd *d, int dirfd, long *out_depth)
+{
+    int cur = openat(dirfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (cur < 0) return graft_wasi__errno(errno);
+    uint32_t e = GW_ENOTCAPABLE;
+    for (long depth = 0; depth < PATH_MAX / 2; depth++) {
+        struct stat st, up_st;
+        if (fstat(cur, &st) != 0) {
+            e = graft_wasi__errno(errno);
+            break;
+        }
+        if ((uint64_t)st.st_dev == d->root_dev && (uint64_t)st.st_ino == d->root_ino) {
+            *out_depth = depth;
+            e = GW_ESUCCESS;
+            break;
+        }
+        int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (up < 0) {
+            e = graft_wasi__errno(errno);
+            break;
+        }
+        close(cur);
+        cur = up;
+        if (fstat(cur, &up_st) != 0 || (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino))
+            break;   /* the host's "/": the root was not on the way */
+    }
+    close(cur);
+    return e;
+}
+
+/* May a symlink with this target live in dirfd (beneath d's root)? */
+static uint32_t check_link_target(const gw_fd *d, int dirfd, const char *target)
+{
+    long up = target_climb(target);
+    if (up < 0) return GW_ENOTCAPABLE;
+    if (up == 0) return GW_ESUCCESS;
+    long depth;
+    uint32_t e = depth_below_root(d, dirfd, &depth);
+    if (e) return e;
+    return up <= depth ? GW_ESUCCESS : GW_ENOTCAPABLE;
+}
+
+/* Would the entry name in dirfd, if a symlink, point outside d's root from
+ * there? (Used for the old entry of a rename or link, checked against its
+ * new directory: new_dirfd, beneath new_d's root.) */
+static uint32_t check_moved_link(int dirfd, const char *name, const gw_fd *new_d, int new_dirfd)
+{
+    char target[PATH_MAX];
+    ssize_t r = readlinkat(dirfd, name, target, sizeof target);
+    if (r < 0) return GW_ESUCCESS;   /* not a symlink */
+    if (r >= (ssize_t)sizeof target) return GW_ENAMETOOLONG;
+    target[r] = 0;
+    return check_link_target(new_d, new_dirfd, target);
+}
+
+/* A directory moved by a rename takes every symlink inside it along. With
+ * its new parent new_depth levels below the root, a symlink `level` levels
+ * below it (1 for its own entries) may climb at most new_depth + level.
+ * Walks the subtree without following symlinks; ENOTCAPABLE when a symlink
+ * would point out, or the tree is deeper than WALK_DEPTH. */
+static uint32_t check_moved_tree(int dirfd, long level, long new_depth)
+{
+    if (level > WALK_DEPTH) return GW_ENOTCAPABLE;
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return graft_wasi__errno(errno);
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        int err = errno;
+        close(fd);
+        return graft_wasi__errno(err);
+    }
+    uint32_t e = GW_ESUCCESS;
+    for (struct dirent *de; !e && (de = readdir(dir));) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        struct stat st;
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;   /* gone meanwhile */
+        if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t r = readlinkat(fd, de->d_name, target, sizeof target);
+            if (r < 0 || r >= (ssize_t)sizeof target) continue;
+            target[r] = 0;
+            long up = target_climb(target);
+            if (up < 0 || up > new_depth + level) e = GW_ENOTCAPABLE;
+        } else if (S_ISDIR(st.st_mode)) {
+            int sub = openat(fd, de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) continue;
+            e = check_moved_tree(sub, level + 1, new_depth);
+            close(sub);
+        }
+    }
+    closedir(dir);
+    return e;
+}
+
+/* path_rename's confinement check: the entry oname in odfd (beneath od's
+ * root) is to become nname in ndfd (beneath nd's root). */
+static uint32_t check_rename(const gw_fd *od, int odfd, const char *oname, const gw_fd *nd,
+                             int ndfd)
+{
+    struct stat st;
+    if (fstatat(odfd, oname, &st, AT_SYMLINK_NOFOLLOW) != 0) return GW_ESUCCESS;   /* renameat reports */
+    if (S_ISLNK(st.st_mode)) return check_moved_link(odfd, oname, nd, ndfd);
+    if (!S_ISDIR(st.st_mode)) return GW_ESUCCESS;
+    long old_depth, new_depth;
+    uint32_t e = depth_below_root(nd, ndfd, &new_depth);
+    if (e) return e;
+    /* Moving within the same root and no closer to it cannot let a link out. */
+    if (od->root_dev == nd->root_dev && od->root_ino == nd->root_ino &&
+        depth_below_root(od, odfd, &old_depth) == GW_ESUCCESS && new_depth >= old_depth)
+        return GW_ESUCCESS;
+    int moved = openat(odfd, oname, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (moved < 0) return graft_wasi__errno(errno);
+    e = check_moved_tree(moved, 1, new_depth);
+    close(moved);
+    return e;
+}
+
 /* ---- path_open [witx] ------------------------------------------------------
  * (fd, dirflags, path, path_len, oflags, rights_base, rights_inheriting,
  *  fdflags, out fd). Rights are WASI's bookkeeping; the host descriptor is
@@ -376,6 +543,7 @@ static uint32_t path_open(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     }
     /* d may move when the table grows: copy what the new fd inherits first. */
     bool read_only = d->read_only;
+    uint64_t root_dev = d->root_dev, root_ino = d->root_ino;
     uint64_t allowed = d->rights_inheriting & (read_only ? ~GW_RIGHTS_WRITE : GW_RIGHTS_ALL);
     uint32_t fd;
     e = graft_wasi__fd_insert(w, host, S_ISDIR(st.st_mode) ? GW_FD_DIR : GW_FD_FILE, &fd);
@@ -385,6 +553,8 @@ static uint32_t path_open(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     }
     gw_fd *f = &w->fds[fd];
     f->read_only = read_only;
+    f->root_dev = root_dev;
+    f->root_ino = root_ino;
     f->rights_base = base & allowed & (S_ISDIR(st.st_mode) ? GW_RIGHTS_DIR_BASE : GW_RIGHTS_ALL);
     f->rights_inheriting = inh & allowed;
     gw_put32(out, fd);
@@ -509,8 +679,8 @@ static uint32_t path_unlink_file(graft_wasi *w, const gw_mem *m, const uint64_t 
 }
 
 /* (old_path, old_len, fd, new_path, new_len): the link's text is not
- * resolved here, but an absolute one is refused, so that no link we make
- * points out of the sandbox for whoever uses the directory later. */
+ * resolved here, but one that would resolve outside the preopen, absolute
+ * or climbing too far, is refused (see "Symlinks that stay inside"). */
 static uint32_t path_symlink(graft_wasi *w, const gw_mem *m, const uint64_t *a)
 {
     gw_fd *d;
@@ -523,14 +693,18 @@ static uint32_t path_symlink(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     const char *name;
     bool trailing;
     if ((e = resolve_parent(w, d->host, path, &dfd, &name, &trailing))) return e;
-    if (symlinkat(target, dfd, name) != 0) e = graft_wasi__errno(errno);
+    e = check_new_name(dfd, name, trailing);
+    if (!e) e = check_link_target(d, dfd, target);
+    if (!e && symlinkat(target, dfd, name) != 0) e = graft_wasi__errno(errno);
     close(dfd);
     return e;
 }
 
 /* ---- Calls on two names ------------------------------------------------------ */
 
-/* (fd, old_path, old_len, new_fd, new_path, new_len) */
+/* (fd, old_path, old_len, new_fd, new_path, new_len). Moving a symlink, or
+ * a directory holding symlinks closer to the root, must not leave one
+ * pointing outside (check_rename). */
 static uint32_t path_rename(graft_wasi *w, const gw_mem *m, const uint64_t *a)
 {
     gw_fd *od, *nd;
@@ -546,6 +720,7 @@ static uint32_t path_rename(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     if ((e = resolve_parent(w, od->host, op, &odfd, &oname, &otrail))) return e;
     if ((e = resolve_parent(w, nd->host, np, &ndfd, &nname, &ntrail))) goto close_old;
     e = check_trailing(odfd, oname, otrail || ntrail);
+    if (!e) e = check_rename(od, odfd, oname, nd, ndfd);
     if (!e && renameat(odfd, oname, ndfd, nname) != 0) e = graft_wasi__errno(errno);
     close(ndfd);
 close_old:
@@ -555,7 +730,9 @@ close_old:
 
 /* (old_fd, old_flags, old_path, old_len, new_fd, new_path, new_len). A
  * hard link to a file beneath a read-only preopen would make it writable
- * elsewhere, so a read-only source is refused too. */
+ * elsewhere, so a read-only source is refused too. A hard link to a
+ * symlink is a second name for the link: its target is checked against
+ * the new directory, as path_symlink checks it. */
 static uint32_t path_link(graft_wasi *w, const gw_mem *m, const uint64_t *a)
 {
     gw_fd *od, *nd;
@@ -571,7 +748,9 @@ static uint32_t path_link(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     e = resolve_final(w, od->host, op, (a[1] & GW_LOOKUP_SYMLINK_FOLLOW) != 0, &odfd, &oname);
     if (e) return e;
     if ((e = resolve_parent(w, nd->host, np, &ndfd, &nname, &ntrail))) goto close_old;
-    if (linkat(odfd, oname, ndfd, nname, 0) != 0) e = graft_wasi__errno(errno);
+    e = check_new_name(ndfd, nname, ntrail);
+    if (!e) e = check_moved_link(odfd, oname, nd, ndfd);   /* a hard link to a symlink */
+    if (!e && linkat(odfd, oname, ndfd, nname, 0) != 0) e = graft_wasi__errno(errno);
     close(ndfd);
 close_old:
     close(odfd);

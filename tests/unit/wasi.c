@@ -714,10 +714,32 @@ static void test_misc(graft_wasi *w)
 
 static void test_planted(graft_wasi *w)
 {
-    /* The guest may make a relative link that points out; following it is refused. */
+    /* A relative link that would point out is refused when it is made, as
+     * an absolute one is: a host program could follow it later. */
     uint64_t n1 = put_str(P1, "../outside/secret"), n2 = put_str(P2, "planted");
-    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), 0);
-    CHECK_EQ_INT(open_at(w, 3, "planted", 0, RIGHTS_R, true, NULL), GW_ENOTCAPABLE);
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    n2 = put_str(P2, "sub/planted");
+    n1 = put_str(P1, "../../outside/secret");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    n1 = put_str(P1, "nested/../../..");   /* a climb after a name: refused outright */
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    n1 = put_str(P1, "nested/../x");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    CHECK(!host_exists("sandbox/planted") && !host_exists("sandbox/sub/planted"));
+    /* Through a directory fd opened beneath the preopen, the bound is still
+     * the preopen's root, not that fd's. */
+    uint32_t sub;
+    CHECK_EQ_INT(open_at(w, 3, "sub", GW_OFLAG_DIRECTORY, GW_RIGHTS_DIR_BASE, true, &sub), 0);
+    n1 = put_str(P1, "../../outside");
+    n2 = put_str(P2, "nested/out");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, sub, P2, n2), 0);   /* sub/nested: depth 2 */
+    n2 = put_str(P2, "nested/out");
+    CHECK_EQ_INT(CALL(w, "path_unlink_file", sub, P2, n2), 0);
+    n1 = put_str(P1, "../../outside");
+    n2 = put_str(P2, "out");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, sub, P2, n2), GW_ENOTCAPABLE);
+    CHECK_EQ_INT(CALL(w, "fd_close", sub), 0);
+    /* Links that climb no higher than their directory are fine. */
     n1 = put_str(P1, "..");
     n2 = put_str(P2, "sub/up_dir");
     CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), 0);
@@ -728,11 +750,51 @@ static void test_planted(graft_wasi *w)
                  GW_ENOTCAPABLE);
     n1 = put_str(P1, "sub/up_dir/..");   /* a link to ".." used as a directory, then up */
     CHECK_EQ_INT(CALL(w, "path_create_directory", 3, P1, n1), GW_ENOTCAPABLE);
-    static const char *const made[] = {"planted", "sub/up_dir"};
-    for (int i = 0; i < 2; i++) {
-        n1 = put_str(P1, made[i]);
-        CHECK_EQ_INT(CALL(w, "path_unlink_file", 3, P1, n1), 0);
-    }
+    /* Moved or hard-linked to where it would point out: refused. */
+    n1 = put_str(P1, "sub/up_dir");
+    n2 = put_str(P2, "up_dir");
+    CHECK_EQ_INT(CALL(w, "path_rename", 3, P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    CHECK_EQ_INT(CALL(w, "path_link", 3, 0, P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    CHECK(host_exists("sandbox/sub/up_dir") && !host_exists("sandbox/up_dir"));
+    n2 = put_str(P2, "sub/nested/up_dir");   /* deeper is fine */
+    CHECK_EQ_INT(CALL(w, "path_rename", 3, P1, n1, 3, P2, n2), 0);
+    CHECK_EQ_INT(CALL(w, "path_rename", 3, P2, n2, 3, P1, n1), 0);
+    /* A directory moved closer to the root takes its links along. */
+    n1 = put_str(P1, "sub/d");
+    CHECK_EQ_INT(CALL(w, "path_create_directory", 3, P1, n1), 0);
+    n1 = put_str(P1, "../../inner_file");
+    n2 = put_str(P2, "sub/d/l");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), 0);
+    n1 = put_str(P1, "sub/d");
+    n2 = put_str(P2, "d");
+    CHECK_EQ_INT(CALL(w, "path_rename", 3, P1, n1, 3, P2, n2), GW_ENOTCAPABLE);
+    CHECK(!host_exists("sandbox/d"));
+    n2 = put_str(P2, "inner/d");   /* the same depth through a link: fine */
+    CHECK_EQ_INT(CALL(w, "path_rename", 3, P1, n1, 3, P2, n2), 0);
+    slurp(w, 3, "sub/nested/d/l", text, sizeof text);
+    CHECK_EQ_STR(text, "");   /* sub/nested/d/../.. is sub: no inner_file there */
+    n1 = put_str(P1, "sub/nested/d/l");
+    CHECK_EQ_INT(CALL(w, "path_unlink_file", 3, P1, n1), 0);
+    n1 = put_str(P1, "sub/nested/d");
+    CHECK_EQ_INT(CALL(w, "path_remove_directory", 3, P1, n1), 0);
+    n1 = put_str(P1, "sub/up_dir");
+    CHECK_EQ_INT(CALL(w, "path_unlink_file", 3, P1, n1), 0);
+}
+
+/* A symlink or hard link is never a directory, so a new name ending in '/'
+ * is refused: ENOENT when free, EEXIST on a directory, ENOTDIR on a file. */
+static void test_link_trailing_slash(graft_wasi *w)
+{
+    uint64_t n1 = put_str(P1, "sub/nested/file.txt"), n2 = put_str(P2, "new_link/");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_ENOENT);
+    CHECK_EQ_INT(CALL(w, "path_link", 3, 0, P1, n1, 3, P2, n2), GW_ENOENT);
+    CHECK(!host_exists("sandbox/new_link"));
+    n2 = put_str(P2, "sub/");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_EEXIST);
+    CHECK_EQ_INT(CALL(w, "path_link", 3, 0, P1, n1, 3, P2, n2), GW_EEXIST);
+    n2 = put_str(P2, "sub/nested/file.txt/");
+    CHECK_EQ_INT(CALL(w, "path_symlink", P1, n1, 3, P2, n2), GW_ENOTDIR);
+    CHECK_EQ_INT(CALL(w, "path_link", 3, 0, P1, n1, 3, P2, n2), GW_ENOTDIR);
 }
 
 typedef struct swapper {
@@ -968,6 +1030,7 @@ static void run_path_tests(graft_wasi *w, const char *list_dir_name)
     test_names(w);
     test_readdir(w, list_dir_name);
     test_planted(w);
+    test_link_trailing_slash(w);
 }
 
 int main(void)
