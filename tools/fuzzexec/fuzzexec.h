@@ -17,6 +17,7 @@
 #ifndef GRAFT_FUZZEXEC_H
 #define GRAFT_FUZZEXEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@ typedef struct fx_event {
     uint32_t nvals;
     graft_val vals[FX_MAX_VALS];
     char *message;              /* FX_TRAP: Graft's message (owned) */
+    char *backtrace;            /* FX_TRAP: Graft's backtrace (owned), with the
+                                   wasm offsets: compared metered/unmetered */
 } fx_event;
 
 typedef struct fx_events {
@@ -49,14 +52,22 @@ typedef struct fx_events {
 
 typedef enum fx_status {
     FX_DONE = 0,      /* ran to completion */
+    FX_DIVERGE = 1,   /* the metered and the unmetered run differ (main.c) */
     FX_SKIP = 2,      /* Graft ran out of fuel: not comparable */
     FX_FAILED = 3     /* the module did not load or link: a divergence */
 } fx_status;
 
-/* Run the module under Graft, appending events. On FX_FAILED or FX_SKIP,
- * why holds a one-line reason. */
-fx_status fx_run(const uint8_t *bytes, size_t len, fx_events *ev, char *why, size_t whylen);
+/* Run the module under Graft, appending events: compiled metered, with
+ * fuel, or unmetered (graft_env_config.unmetered), without any bound of
+ * Graft's own. On FX_FAILED or FX_SKIP, why holds a one-line reason. */
+fx_status fx_run(const uint8_t *bytes, size_t len, bool unmetered, fx_events *ev, char *why,
+                 size_t whylen);
 void fx_events_free(fx_events *ev);
+
+/* Do the metered run's events a and the unmetered run's b differ in
+ * anything (values bit for bit, trap messages and backtraces)? 1 when
+ * they do, with the first difference described on report; else 0. */
+int fx_events_differ(const fx_events *a, const fx_events *b, FILE *report);
 
 /* Print one value in the harness's own notation. */
 void fx_print_val(FILE *f, const graft_val *v);

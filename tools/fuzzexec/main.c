@@ -6,7 +6,15 @@
  *   graft-fuzz-exec MODULE.wasm REF     ... and compare with binaryen's
  *                                       --fuzz-exec output in the file REF
  *
- * Exit status: 0 match (or ran), 1 divergence, 2 skipped (out of fuel or
+ * Every module runs twice: compiled metered (with fuel) and unmetered
+ * (graft_env_config.unmetered, as `graft run` runs without --fuel; issue
+ * 11 was a compiler crash only unmetered code reached). The two runs must
+ * produce the same events, bit for bit and down to the trap backtraces,
+ * and each must match binaryen's. The unmetered run, which has no fuel,
+ * is made only when the metered one finished within its fuel.
+ *
+ * Exit status: 0 match (or ran), 1 divergence (from binaryen, or between
+ * the metered and the unmetered run), 2 skipped (out of fuel or
  * a reference host limit was hit), 3 the module failed to load or link
  * (also a divergence: binaryen only emits valid modules). The last line on
  * stdout is always "fuzz-exec: STATUS calls=N values=N traps=N nan=N".
@@ -100,17 +108,33 @@ static int run(const char *module_path, const char *ref_path)
     fx_events ev = {0};
     char why[512] = "";
     fx_counts c = {0};
-    fx_status st = fx_run((const uint8_t *)bytes, len, &ev, why, sizeof why);
+    fx_events uev = {0};
+    fx_status st = fx_run((const uint8_t *)bytes, len, false, &ev, why, sizeof why);
+    if (st == FX_DONE) {
+        st = fx_run((const uint8_t *)bytes, len, true, &uev, why, sizeof why);
+        if (st != FX_DONE) {
+            printf("unmetered: %s\n", why);
+            st = FX_FAILED;
+        } else if (fx_events_differ(&ev, &uev, stdout)) {
+            printf("DIVERGE: the metered and the unmetered run differ\n");
+            st = FX_DIVERGE;
+        }
+    } else {
+        printf("%s\n", why);
+    }
     int rc = (int)st;
-    if (st == FX_DONE && ref)
+    if (st == FX_DONE && ref) {
         rc = fx_compare(&ev, ref, &c);
-    else if (st == FX_DONE)
+        fx_counts uc = {0};
+        if (rc == 0) rc = fx_compare(&uev, ref, &uc);
+    } else if (st == FX_DONE) {
         print_events(&ev);
-    if (st != FX_DONE) printf("%s\n", why);
+    }
     static const char *const names[] = {"match", "DIVERGE", "skip", "FAILED"};
     printf("fuzz-exec: %s calls=%u values=%u traps=%u nan=%u\n", names[rc], c.calls, c.values,
            c.traps, c.nan_norm);
     fx_events_free(&ev);
+    fx_events_free(&uev);
     free(ref);
     free(bytes);
     return rc;

@@ -9,7 +9,12 @@
  * hang-limit counter checked on loop back-edges and function entry), and
  * Graft's fuel (trap mode, FX_FUEL instructions per export call) catches
  * anything else. Running out of fuel makes the whole module a skip, since
- * the reference has no such limit. */
+ * the reference has no such limit.
+ *
+ * Unmetered (graft_env_config.unmetered, `graft run` without --fuel) there
+ * is no fuel: main.c runs a module that way only after its metered run
+ * finished within the fuel, so the unmetered run, the same instructions,
+ * finishes too. */
 #include "fuzzexec.h"
 
 #include <stdlib.h>
@@ -21,14 +26,14 @@
  * (CMake defines FX_STEP_BUDGET_FIELD when runtime.h still has it). */
 #ifdef FX_STEP_BUDGET_FIELD
 #include "runtime.h"
-static void set_budget(graft_store *s)
+static void set_budget(graft_store *s, bool unmetered)
 {
-    s->step_budget = 1 + FX_FUEL;
+    if (!unmetered) s->step_budget = 1 + FX_FUEL;
 }
 #else
-static void set_budget(graft_store *s)
+static void set_budget(graft_store *s, bool unmetered)
 {
-    graft_store_set_fuel(s, GRAFT_FUEL_TRAP, FX_FUEL);
+    if (!unmetered) graft_store_set_fuel(s, GRAFT_FUEL_TRAP, FX_FUEL);
 }
 #endif
 
@@ -67,6 +72,7 @@ void fx_events_free(fx_events *ev)
     for (size_t i = 0; i < ev->count; i++) {
         free(ev->items[i].name);
         free(ev->items[i].message);
+        free(ev->items[i].backtrace);
     }
     free(ev->items);
     memset(ev, 0, sizeof *ev);
@@ -125,6 +131,15 @@ static bool out_of_budget(graft_store *s)
     return graft_store_error(s)->code == GRAFT_E_TRAP_OUT_OF_FUEL;
 }
 
+/* The store's trap as an event: message and backtrace. */
+static void trap_event(fx_events *ev, fx_kind kind, graft_store *s)
+{
+    const graft_error *err = graft_store_error(s);
+    fx_event *e = push_event(ev, kind);
+    e->message = dup_n(err->message, strlen(err->message));
+    e->backtrace = dup_n(err->backtrace, strlen(err->backtrace));
+}
+
 /* Call f with zero arguments of its parameter types; results into out. */
 static graft_result call_zero(graft_func *f, graft_val *out, uint32_t *nout)
 {
@@ -164,24 +179,22 @@ static bool run_export(graft_store *s, graft_instance *inst, const char *name, s
         return true;
     }
     if (out_of_budget(s)) return false;
-    e = push_event(ev, FX_TRAP);
-    e->message = dup_n(graft_store_error(s)->message, strlen(graft_store_error(s)->message));
+    trap_event(ev, FX_TRAP, s);
     return true;
 }
 
-static fx_status run_instance(graft_store *s, const graft_module *m, fx_events *ev, char *why,
-                              size_t whylen)
+static fx_status run_instance(graft_store *s, const graft_module *m, bool unmetered,
+                              fx_events *ev, char *why, size_t whylen)
 {
     graft_instance *inst;
-    set_budget(s);
+    set_budget(s, unmetered);
     graft_result r = graft_instance_new(s, m, &inst);
     if (r == GRAFT_ERR_TRAP) {
         if (out_of_budget(s)) {
             snprintf(why, whylen, "out of fuel in instantiation");
             return FX_SKIP;
         }
-        fx_event *e = push_event(ev, FX_INST_TRAP);
-        e->message = dup_n(graft_store_error(s)->message, strlen(graft_store_error(s)->message));
+        trap_event(ev, FX_INST_TRAP, s);
         return FX_DONE;
     }
     if (r != GRAFT_OK) {
@@ -193,7 +206,7 @@ static fx_status run_instance(graft_store *s, const graft_module *m, fx_events *
         graft_extern_desc d;
         graft_module_export(m, i, &d);
         if (d.kind != GRAFT_EXTERN_FUNC) continue;
-        set_budget(s);
+        set_budget(s, unmetered);
         if (!run_export(s, inst, d.name, d.name_len, ev)) {
             snprintf(why, whylen, "out of fuel in export %.*s", (int)d.name_len, d.name);
             return FX_SKIP;
@@ -202,10 +215,12 @@ static fx_status run_instance(graft_store *s, const graft_module *m, fx_events *
     return FX_DONE;
 }
 
-fx_status fx_run(const uint8_t *bytes, size_t len, fx_events *ev, char *why, size_t whylen)
+fx_status fx_run(const uint8_t *bytes, size_t len, bool unmetered, fx_events *ev, char *why,
+                 size_t whylen)
 {
     graft_env *env;
-    if (graft_env_new(NULL, &env) != GRAFT_OK) {
+    graft_env_config cfg = {.unmetered = unmetered};
+    if (graft_env_new(&cfg, &env) != GRAFT_OK) {
         snprintf(why, whylen, "env: out of memory");
         return FX_FAILED;
     }
@@ -220,7 +235,7 @@ fx_status fx_run(const uint8_t *bytes, size_t len, fx_events *ev, char *why, siz
     log_ctx ctx[4] = {{ev, GRAFT_I32}, {ev, GRAFT_I64}, {ev, GRAFT_F32}, {ev, GRAFT_F64}};
     if (graft_store_new(env, NULL, &s) == GRAFT_OK) {
         if (define_logs(s, ctx) == GRAFT_OK)
-            st = run_instance(s, m, ev, why, whylen);
+            st = run_instance(s, m, unmetered, ev, why, whylen);
         else
             snprintf(why, whylen, "define imports: %s", graft_store_error(s)->message);
         graft_store_free(s);
@@ -230,6 +245,55 @@ fx_status fx_run(const uint8_t *bytes, size_t len, fx_events *ev, char *why, siz
     graft_module_free(m);
     graft_env_free(env);
     return st;
+}
+
+static bool same_val(const graft_val *a, const graft_val *b)
+{
+    if (a->type != b->type) return false;
+    switch (a->type) {
+    case GRAFT_I32: return a->of.i32 == b->of.i32;
+    case GRAFT_F32: return a->of.f32_bits == b->of.f32_bits;
+    case GRAFT_I64: return a->of.i64 == b->of.i64;
+    case GRAFT_F64: return a->of.f64_bits == b->of.f64_bits;
+    case GRAFT_FUNCREF: return !a->of.funcref == !b->of.funcref;
+    default: return !a->of.externref == !b->of.externref;
+    }
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int fx_events_differ(const fx_events *a, const fx_events *b, FILE *report)
+{
+    size_t n = a->count < b->count ? a->count : b->count;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n) {
+            if (a->count == b->count) return 0;
+            fprintf(report, "event %zu: %zu events metered, %zu unmetered\n", i, a->count,
+                    b->count);
+            return 1;
+        }
+        const fx_event *x = &a->items[i], *y = &b->items[i];
+        bool same = x->kind == y->kind && x->nvals == y->nvals && same_text(x->name, y->name) &&
+                    same_text(x->message, y->message) && same_text(x->backtrace, y->backtrace);
+        for (uint32_t k = 0; same && k < x->nvals; k++) same = same_val(&x->vals[k], &y->vals[k]);
+        if (same) continue;
+        const fx_event *e[2] = {x, y};
+        fprintf(report, "event %zu differs:\n", i);
+        for (int j = 0; j < 2; j++) {
+            fprintf(report, "  %s: kind %d %s%s", j ? "unmetered" : "metered", (int)e[j]->kind,
+                    e[j]->name ? e[j]->name : "", e[j]->message ? e[j]->message : "");
+            for (uint32_t k = 0; k < e[j]->nvals; k++) {
+                fputc(' ', report);
+                fx_print_val(report, &e[j]->vals[k]);
+            }
+            fprintf(report, "\n%s", e[j]->backtrace ? e[j]->backtrace : "");
+        }
+        return 1;
+    }
+    return 0;
 }
 
 void fx_print_val(FILE *f, const graft_val *v)
