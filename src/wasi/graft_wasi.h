@@ -32,8 +32,11 @@
  * open(2) answers. A preopen hands on every right to what is opened
  * beneath it.
  *
- * Not implemented (they link and answer ENOSYS, 52): sock_accept,
- * sock_recv, sock_send, sock_shutdown, proc_raise.
+ * Sockets: a guest cannot make one, but a stdio descriptor may be one.
+ * The sock_* calls answer EBADF (8) for no fd and ENOTSOCK (57) for one
+ * that is not a socket; sock_shutdown shuts a socket down. Not implemented
+ * (they link and answer ENOSYS, 52): sock_accept, sock_recv and sock_send
+ * on a socket, and proc_raise.
  *
  * Ownership: graft_wasi_new copies every string in the config; the caller
  * keeps its own. The graft_wasi must outlive the store it is defined in. */

@@ -1,6 +1,7 @@
 /* wasi_misc.c - the WASI functions that are not about files: arguments and
- * environment, clocks, randomness, poll_oneoff, sched_yield, proc_exit, and
- * the ENOSYS stubs (proc_raise, sockets) that let every program link.
+ * environment, clocks, randomness, poll_oneoff, sched_yield, proc_exit, the
+ * socket calls on descriptors the guest was given, and the ENOSYS stub
+ * (proc_raise) that lets every program link.
  *
  * poll_oneoff keeps its per-call scratch (one record per subscription) in a
  * single allocation through the env, freed before it returns; everything
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -320,11 +322,54 @@ static uint32_t sched_yield_(graft_wasi *w, const gw_mem *m, const uint64_t *a)
     return GW_ESUCCESS;
 }
 
-/* proc_raise and the socket calls: linkable, not implemented. */
+/* proc_raise: linkable, not implemented. */
 static uint32_t not_implemented(graft_wasi *w, const gw_mem *m, const uint64_t *a)
 {
     (void)w, (void)m, (void)a;
     return GW_ENOSYS;
+}
+
+/* ---- Sockets [witx sock_*] ------------------------------------------------
+ * A guest has no way to make a socket, but a descriptor it was given (a
+ * stdio stream) may be one. Each call answers what its fd is first: EBADF
+ * for none, ENOTSOCK for anything but a socket. sock_shutdown then shuts
+ * the socket down; accept, recv and send are not implemented (ENOSYS). */
+
+static uint32_t sock_fd(graft_wasi *w, uint64_t fd, gw_fd **out)
+{
+    gw_fd *f = graft_wasi__fd(w, fd);
+    if (!f) return GW_EBADF;
+    struct stat st;
+    if (fstat(f->host, &st) != 0) return graft_wasi__errno(errno);
+    if (!S_ISSOCK(st.st_mode)) return GW_ENOTSOCK;
+    *out = f;
+    return GW_ESUCCESS;
+}
+
+static uint32_t sock_not_implemented(graft_wasi *w, const gw_mem *m, const uint64_t *a)
+{
+    (void)m;
+    gw_fd *f;
+    uint32_t e = sock_fd(w, a[0], &f);
+    return e ? e : GW_ENOSYS;
+}
+
+/* (fd, sdflags): rd 1, wr 2. */
+static uint32_t sock_shutdown(graft_wasi *w, const gw_mem *m, const uint64_t *a)
+{
+    (void)m;
+    gw_fd *f;
+    uint32_t e = sock_fd(w, a[0], &f);
+    if (e) return e;
+    if (!(f->rights_base & GW_RIGHT_SOCK_SHUTDOWN)) return GW_ENOTCAPABLE;
+    int how;
+    switch (a[1]) {
+    case 1: how = SHUT_RD; break;
+    case 2: how = SHUT_WR; break;
+    case 3: how = SHUT_RDWR; break;
+    default: return GW_EINVAL;
+    }
+    return shutdown(f->host, how) != 0 ? graft_wasi__errno(errno) : GW_ESUCCESS;
 }
 
 const gw_fn graft_wasi__misc_fns[] = {
@@ -339,9 +384,9 @@ const gw_fn graft_wasi__misc_fns[] = {
     {"proc_exit", "i", false, proc_exit},
     {"proc_raise", "i", true, not_implemented},
     {"sched_yield", "", true, sched_yield_},
-    {"sock_accept", "iii", true, not_implemented},
-    {"sock_recv", "iiiiii", true, not_implemented},
-    {"sock_send", "iiiii", true, not_implemented},
-    {"sock_shutdown", "ii", true, not_implemented},
+    {"sock_accept", "iii", true, sock_not_implemented},
+    {"sock_recv", "iiiiii", true, sock_not_implemented},
+    {"sock_send", "iiiii", true, sock_not_implemented},
+    {"sock_shutdown", "ii", true, sock_shutdown},
 };
 const uint32_t graft_wasi__misc_nfns = sizeof graft_wasi__misc_fns / sizeof graft_wasi__misc_fns[0];
