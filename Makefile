@@ -13,7 +13,8 @@
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 SPECTEST ?= $(abspath ../shared/spectest)
-CMAKE_COMMON := -DGRAFT_SPECTEST_DIR=$(SPECTEST)
+WASI_TESTSUITE ?= $(abspath ../shared/wasi-testsuite)
+CMAKE_COMMON := -DGRAFT_SPECTEST_DIR=$(SPECTEST) -DGRAFT_WASI_TESTSUITE_DIR=$(WASI_TESTSUITE)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps build examples check demo demo-mqtt fuzz clean \
@@ -43,6 +44,7 @@ check-debug:
 
 check-release: build examples
 	build/graft-spectest $(SPECTEST)/core
+	bash tests/wasi/run.sh build/graft $(WASI_TESTSUITE)
 
 check-switch:
 	cmake -S . -B build-switch -DCMAKE_BUILD_TYPE=Release -DGRAFT_DISPATCH=switch $(CMAKE_COMMON) >/dev/null

@@ -1,4 +1,4 @@
-# Test registration. Labels: unit, spec, fault, e2e, fuzz.
+# Test registration. Labels: unit, spec, wasi, fault, e2e, fuzz.
 # Each C file under tests/unit and tests/fault is one test program (one
 # ctest each, its own process, with a timeout). tests/harness.h is the
 # shared assertion harness.
@@ -73,6 +73,16 @@ foreach(f tail-call/return_call tail-call/return_call_indirect extended-const/da
   add_test(NAME spec/${f} COMMAND graft-spectest ${GRAFT_SPECTEST_DIR}/proposals/${f}/${name}.json)
   set_tests_properties(spec/${f} PROPERTIES LABELS spec TIMEOUT 300)
 endforeach()
+
+# The WASI preview 1 test suite through `graft run` (tests/wasi/run.sh),
+# one test per language suite of GRAFT_WASI_TESTSUITE_DIR.
+if(TARGET graft)
+  foreach(suite c rust assemblyscript)
+    add_test(NAME wasi/${suite} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/wasi/run.sh
+             $<TARGET_FILE:graft> ${GRAFT_WASI_TESTSUITE_DIR} ${suite})
+    set_tests_properties(wasi/${suite} PROPERTIES LABELS wasi TIMEOUT 900)
+  endforeach()
+endif()
 
 # End-to-end tests are shell scripts run against the built binaries.
 file(GLOB GRAFT_E2E CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/*.sh)
