@@ -88,6 +88,7 @@ static void mod_free(agent_mod *mod)
     if (mod->mm) metrics_module_free(mod->mm);   /* removes every module="name" series */
     if (mod->sub) bus_sub_free(mod->sub);
     if (mod->ns) kvs_ns_close(mod->ns);
+    if (mod->store) graft_store_free(mod->store);   /* a staged replacement's */
     if (mod->module) graft_module_free(mod->module);
     if (mod->env) graft_env_free(mod->env);
     manifest_free(&mod->man);
@@ -139,6 +140,30 @@ static bool memory_fits(const agent_mod *mod, char *err, size_t cap)
     return false;
 }
 
+/* Whether every import of m comes from a module graftd provides: iot_v1
+ * or the WASI subset. Anything else (env.memory, another module's
+ * functions) would fail every instantiation and crash-loop the module
+ * into quarantine; it is refused at load, naming the import. */
+static bool imports_provided(const graft_module *m, char *err, size_t cap)
+{
+    for (uint32_t i = 0; i < graft_module_import_count(m); i++) {
+        graft_extern_desc d;
+        graft_module_import(m, i, &d);
+        if ((d.module_len == 6 && memcmp(d.module, "iot_v1", 6) == 0) ||
+            (d.module_len == 22 && memcmp(d.module, "wasi_snapshot_preview1", 22) == 0))
+            continue;
+        char what[200];
+        iot_escape(what, sizeof what, d.module, d.module_len);
+        size_t n = strlen(what);
+        snprintf(what + n, sizeof what - n, ".");
+        iot_escape(what + n + 1, sizeof what - n - 1, d.name, d.name_len);
+        snprintf(err, cap, "import %s: graftd provides only iot_v1 and wasi_snapshot_preview1 imports "
+                 "(docs/host-api.md)", what);
+        return false;
+    }
+    return true;
+}
+
 /* Loads and checks one module (no threads, no subscriber yet). */
 static agent_mod *mod_prepare(agent *ag, const config *cfg, const config_module *cm, char *err, size_t cap)
 {
@@ -174,7 +199,9 @@ static agent_mod *mod_prepare(agent *ag, const config *cfg, const config_module 
         snprintf(err, cap, "module %s: %s: %s", cm->name, cm->wasm, graft_env_error(mod->env)->message);
         goto fail;
     }
-    if (iot_v1_check_imports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK ||
+    if (!imports_provided(mod->module, why, sizeof why) ||
+        iot_v1_check_imports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK ||
+        wasi_subset_check(mod->module, why, sizeof why) != GRAFT_OK ||
         iot_v1_check_exports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK) {
         snprintf(err, cap, "module %s refused: %s", cm->name, why);
         goto fail;
@@ -203,7 +230,7 @@ static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
             return false;
         }
     }
-    if (mod->caps.kv_quota_bytes) {
+    if (mod->caps.kv_quota_bytes && !mod->ns) {   /* a replacement has it already */
         kvs_result r = kvs_ns_open(ag->kv, mod->name, mod->caps.kv_quota_bytes, &mod->ns);
         if (r != KVS_OK && r != KVS_EQUOTA) {
             snprintf(err, cap, "module %s: kv: %s", mod->name, kvs_errmsg(ag->kv));
@@ -231,14 +258,52 @@ static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
     return true;
 }
 
-/* Stops a linked mod: drain, join, unlink, free. */
-static void mod_retire(agent *ag, agent_mod *mod)
+/* Instantiates mod, a replacement for the running `old`, beside it (the
+ * start function runs, under mod's fuel and deadline: ag->staged is
+ * watched like the running mods), and opens its kv namespace when old
+ * has none to hand over. false: refused, err says why; old untouched. */
+static bool stage(agent *ag, agent_mod *mod, agent_mod *old, char *err, size_t cap)
+{
+    if (mod->caps.kv_quota_bytes && !old->ns) {
+        kvs_result r = kvs_ns_open(ag->kv, mod->name, mod->caps.kv_quota_bytes, &mod->ns);
+        if (r != KVS_OK && r != KVS_EQUOTA) {
+            snprintf(err, cap, "its kv namespace cannot be opened: %s", kvs_errmsg(ag->kv));
+            return false;
+        }
+    }
+    pthread_mutex_lock(&ag->mods_mu);
+    ag->staged = mod;
+    pthread_mutex_unlock(&ag->mods_mu);
+    bool ok = worker_instantiate(mod);
+    pthread_mutex_lock(&ag->mods_mu);
+    ag->staged = NULL;
+    pthread_mutex_unlock(&ag->mods_mu);
+    if (!ok) {
+        pthread_mutex_lock(&mod->mu);
+        snprintf(err, cap, "%s", mod->last_error);
+        pthread_mutex_unlock(&mod->mu);
+    }
+    return ok;
+}
+
+/* Stops a linked mod: drain, join, unlink, free. heir (or NULL): the
+ * replacement that inherits its open kv namespace, so the state passes on
+ * in memory with nothing to read back from (or wait for on) the disk. */
+static void mod_retire(agent *ag, agent_mod *mod, agent_mod *heir)
 {
     worker_join(mod);
     pthread_mutex_lock(&ag->mods_mu);
     for (agent_mod **pp = &ag->mods; *pp; pp = &(*pp)->next)
         if (*pp == mod) { *pp = mod->next; break; }
     pthread_mutex_unlock(&ag->mods_mu);
+    if (heir && heir->caps.kv_quota_bytes && !heir->ns && mod->ns) {
+        heir->ns = mod->ns;
+        mod->ns = NULL;
+        if (kvs_ns_set_quota(heir->ns, heir->caps.kv_quota_bytes) == KVS_EQUOTA)
+            alog(ag->log, ALOG_WARN, mod->name, "kv: the new version's quota of %llu bytes is below the %zu bytes "
+                 "held: reads work, writes are refused until keys are deleted",
+                 (unsigned long long)heir->caps.kv_quota_bytes, kvs_ns_usage(heir->ns));
+    }
     alog(ag->log, ALOG_INFO, mod->name, "stopped (%llu messages in, %llu events)",
          (unsigned long long)atomic_load(&mod->msgs_in), (unsigned long long)atomic_load(&mod->events));
     mod_free(mod);
@@ -499,6 +564,24 @@ static agent_mod *find_mod(agent *ag, const char *name)
     return NULL;
 }
 
+/* A replacement for the running mod `old` was refused (why): old keeps
+ * running as it is (serving, in backoff or quarantined), and the refusal
+ * is logged and counted (graft_module_replacement_refused_total). Returns
+ * old, to be kept. */
+static agent_mod *keep_running(agent *ag, agent_mod *old, const char *why)
+{
+    alog(ag->log, ALOG_ERROR, old->name, "reload: the new version is refused, the running version (%s) keeps %s: %s",
+         old->man.version, atomic_load(&old->state) == AGENT_MOD_QUARANTINED ? "its quarantine" : "serving", why);
+    if (ag->met) {
+        metrics_counter *c = metrics_counter_get(ag->met, "graft_module_replacement_refused_total",
+                                                 "Replacements of a running module refused at a reload "
+                                                 "(the running version kept).",
+                                                 "module", old->name);
+        if (c) metrics_counter_inc(c);
+    }
+    return old;
+}
+
 /* Prepares every enabled module of cfg. kept[i]: the running mod to keep
  * (same fingerprint) or NULL; fresh[i]: a newly prepared one or NULL
  * (failed or kept). Checks the memory budget and the cycles over the
@@ -515,25 +598,33 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
         if (!cm->enabled) continue;
         char why[1536];
         agent_mod *m = mod_prepare(ag, cfg, cm, why, sizeof why);
-        if (!m) {
-            alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
-            continue;
-        }
         agent_mod *old = find_mod(ag, cm->name);
-        if (old && strcmp(old->fingerprint, m->fingerprint) == 0 &&
-            atomic_load(&old->state) != AGENT_MOD_QUARANTINED) {
+        if (!m) {
+            if (!old) {
+                alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
+                continue;
+            }
+            m = kept[i] = keep_running(ag, old, why);
+        } else if (old && strcmp(old->fingerprint, m->fingerprint) == 0 &&
+                   atomic_load(&old->state) != AGENT_MOD_QUARANTINED) {
             mod_free(m);
             m = kept[i] = old;
         } else {
             fresh[i] = m;
         }
         if (memory + m->limits.memory_bytes > cfg->budget_memory_bytes) {
-            alog(ag->log, ALOG_ERROR, cm->name, "refused: its %llu bytes of memory exceed the budget (%llu left of %llu)",
-                 (unsigned long long)m->limits.memory_bytes, (unsigned long long)(cfg->budget_memory_bytes - memory),
-                 (unsigned long long)cfg->budget_memory_bytes);
+            snprintf(why, sizeof why, "refused: its %llu bytes of memory exceed the budget (%llu left of %llu)",
+                     (unsigned long long)m->limits.memory_bytes,
+                     (unsigned long long)(cfg->budget_memory_bytes - memory),
+                     (unsigned long long)cfg->budget_memory_bytes);
+            bool replacing = fresh[i] && old;   /* a kept module over the budget is not kept */
             if (fresh[i]) mod_free(fresh[i]);
             kept[i] = fresh[i] = NULL;
-            continue;
+            if (!replacing || memory + old->limits.memory_bytes > cfg->budget_memory_bytes) {
+                alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
+                continue;
+            }
+            m = kept[i] = keep_running(ag, old, why);
         }
         memory += m->limits.memory_bytes;
         all[count++] = m;
@@ -741,6 +832,17 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
     if (ag->running) warn_start_only(ag, &want);
     /* Drivers before modules: a new module may read a new sensor at once. */
     if (ag->running) drivers_apply(ag, cfg, false, err, cap);
+    /* A replacement is instantiated beside the version it replaces, which
+     * serves meanwhile: a failure there (kv, instantiation, its start
+     * function) keeps the running version. */
+    for (size_t i = 0; i < n; i++) {
+        agent_mod *old = fresh[i] ? find_mod(ag, fresh[i]->name) : NULL;
+        char why[1024];
+        if (!old || stage(ag, fresh[i], old, why, sizeof why)) continue;
+        mod_free(fresh[i]);
+        fresh[i] = NULL;
+        kept[i] = keep_running(ag, old, why);
+    }
     bool *was = calloc(n ? n : 1, sizeof *was);     /* fresh[i] replaces a running mod */
     for (size_t i = 0; was && i < n; i++) was[i] = fresh[i] && find_mod(ag, fresh[i]->name);
     changes ch;
@@ -751,11 +853,12 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         bool keep = false;
         for (size_t i = 0; i < n; i++) keep = keep || kept[i] == m;
         if (!keep) {
-            bool repl = false;
-            for (size_t i = 0; i < n; i++) repl = repl || (fresh[i] && strcmp(fresh[i]->name, m->name) == 0);
-            alog(ag->log, ALOG_INFO, m->name, repl ? "replacing (reload)" : "removing (reload)");
-            changes_add(&ch, repl ? CH_CHANGED : CH_REMOVED, "%s", m->name);
-            mod_retire(ag, m);
+            agent_mod *heir = NULL;
+            for (size_t i = 0; i < n; i++)
+                if (fresh[i] && strcmp(fresh[i]->name, m->name) == 0) heir = fresh[i];
+            alog(ag->log, ALOG_INFO, m->name, heir ? "replacing (reload)" : "removing (reload)");
+            changes_add(&ch, heir ? CH_CHANGED : CH_REMOVED, "%s", m->name);
+            mod_retire(ag, m, heir);
         }
     }
     config old = ag->cfg;
@@ -767,7 +870,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         char why[1024];
         if (!mod_launch(ag, fresh[i], why, sizeof why)) {
             alog(ag->log, ALOG_ERROR, fresh[i]->name, "%s", why);
-            if (find_mod(ag, fresh[i]->name) == fresh[i]) mod_retire(ag, fresh[i]);
+            if (find_mod(ag, fresh[i]->name) == fresh[i]) mod_retire(ag, fresh[i], NULL);
             else mod_free(fresh[i]);
         }
     }
@@ -889,7 +992,7 @@ void agent_stop(agent *ag)
     pthread_mutex_lock(&ag->mods_mu);
     for (agent_mod *m = ag->mods; m; m = m->next) bus_sub_close(m->sub);
     pthread_mutex_unlock(&ag->mods_mu);
-    while (ag->mods) mod_retire(ag, ag->mods);
+    while (ag->mods) mod_retire(ag, ag->mods, NULL);
     if (ag->mqtt) mqtt_bridge_free(ag->mqtt);   /* after the drain: what modules published goes out */
     atomic_store(&ag->quit, true);
     pthread_join(ag->watchdog, NULL);
@@ -924,6 +1027,10 @@ size_t agent_stats(agent *ag, agent_mod_stats *out, size_t cap)
         s->rate_limited = atomic_load(&m->rate_limited);
         s->fuel_used = atomic_load(&m->fuel_used);
         s->timer_events = atomic_load(&m->timer_events);
+        s->faults = atomic_load(&m->iotc.faults);
+        s->invalid = atomic_load(&m->iotc.invalid);
+        s->too_big = atomic_load(&m->iotc.too_big);
+        s->alloc_dropped = atomic_load(&m->alloc_failed);
         bus_sub_stats bs;
         bus_sub_get_stats(m->sub, &bs);
         s->dropped_full = bs.dropped_full;

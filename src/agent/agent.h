@@ -46,6 +46,8 @@ typedef struct agent_mod_stats {
     int state;                  /* agent_mod_state */
     uint64_t msgs_in, msgs_out, events, rejected, traps, restarts, refused, rate_limited,
         dropped_full, dropped_oversize, fuel_used, timer_events;
+    uint64_t faults, invalid, too_big;   /* host-API answers IOT_EFAULT, IOT_EINVAL, IOT_E2BIG */
+    uint64_t alloc_dropped;             /* messages dropped: graft_alloc gave no room */
 } agent_mod_stats;
 
 bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, size_t err_cap);

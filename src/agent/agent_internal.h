@@ -95,8 +95,11 @@ struct agent_mod {
     int64_t deadline_ns;               /* monotonic; 0: no event running */
     bool deadline_fired;
     bool overran;                      /* worker: the last call ended past its deadline */
+    bool deadline_hit;                 /* worker: the watchdog fired during the last call */
+    const char *refusal;               /* worker: why the last call was refused unmade, or NULL */
 
     /* Worker-thread state. */
+    bool started;                      /* _initialize and on_start have run on this instance */
     agent_timer timers[AGENT_MAX_TIMERS];
     double tokens;                     /* publish token bucket */
     int64_t tokens_ns;
@@ -118,7 +121,7 @@ struct agent_mod {
     metrics_module *mm;
     metrics_gauge *quarantined;        /* graft_module_quarantined{module} */
     metrics_counter *health_failures;  /* graft_module_health_failures_total{module} */
-    uint64_t refusals_synced, out_synced;
+    uint64_t refusals_synced, out_synced, faults_synced, invalid_synced, too_big_synced;
 };
 
 struct agent {
@@ -133,6 +136,9 @@ struct agent {
     kvs *kv;
     pthread_mutex_t mods_mu;           /* the list; the watchdog scans it */
     agent_mod *mods;
+    agent_mod *staged;                 /* a replacement instantiating beside the running
+                                          version (reload, main thread); under mods_mu,
+                                          watched for its deadline like the mods */
     pthread_t watchdog;
     metrics *met;                      /* the registry /metrics serves */
     metrics_http *http;                /* NULL when disabled or not bound */
@@ -164,6 +170,10 @@ void services_init(agent_mod *mod);
 /* wasi_subset.c: define the wasi_snapshot_preview1 imports m uses into s. */
 graft_result wasi_subset_define(agent_mod *mod, graft_store *s, const graft_module *m, char *err,
                                 size_t cap);
+/* The load-time half of it: every wasi_snapshot_preview1 import of m is a
+ * function, and one of the subset's names has the subset's type. GRAFT_OK
+ * or GRAFT_ERR_LINK with err naming the import. */
+graft_result wasi_subset_check(const graft_module *m, char *err, size_t cap);
 
 /* agent_observe.c: the observer subscriber (summary, --dump-topic) and
  * the injector (--inject). stop_input ends the injector only. */
@@ -177,6 +187,10 @@ void agent_observe_stop(agent *ag);
 /* The module's memory limit in 64 KiB pages (its store's max_memory_pages):
  * limits.memory_bytes rounded down, at least 1. */
 uint32_t worker_memory_pages(const agent_mod *mod);
+/* Creates mod's store and instance (the start function runs, under the
+ * module's fuel and deadline) without running _initialize or on_start,
+ * which the worker runs. false: failed, logged, mod->last_error set. */
+bool worker_instantiate(agent_mod *mod);
 bool worker_start(agent_mod *mod);
 /* Ask the worker to end (after draining its inbox) and join it. */
 void worker_join(agent_mod *mod);

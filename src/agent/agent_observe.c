@@ -216,7 +216,8 @@ void agent_summary(agent *ag)
             JLOG_UINT("out", s->msgs_out), JLOG_UINT("events", s->events), JLOG_UINT("rejected", s->rejected),
             JLOG_UINT("traps", s->traps), JLOG_UINT("restarts", s->restarts), JLOG_UINT("refused", s->refused),
             JLOG_UINT("rate_limited", s->rate_limited), JLOG_UINT("dropped", s->dropped_full),
-            JLOG_UINT("oversize", s->dropped_oversize),
+            JLOG_UINT("oversize", s->dropped_oversize), JLOG_UINT("alloc_dropped", s->alloc_dropped),
+            JLOG_UINT("efault", s->faults), JLOG_UINT("einval", s->invalid), JLOG_UINT("e2big", s->too_big),
             JLOG_UINT("fuel", s->fuel_used),
         };
         alogf(ag->log, ALOG_INFO, s->name, f, sizeof f / sizeof f[0], "summary");

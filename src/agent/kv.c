@@ -427,6 +427,12 @@ void kvs_ns_close(kvs_ns *ns)
 
 size_t kvs_ns_usage(const kvs_ns *ns) { return (size_t)((long long)ns->usage + ns->pending); }
 
+kvs_result kvs_ns_set_quota(kvs_ns *ns, size_t quota_bytes)
+{
+    ns->quota = quota_bytes;
+    return ns->usage > quota_bytes ? KVS_EQUOTA : KVS_OK;
+}
+
 /* ---- events -------------------------------------------------------------- */
 
 static void ops_clear(kvs_ns *ns)

@@ -68,6 +68,11 @@ uint64_t kvs_durable_seq(kvs *store);
 kvs_result kvs_ns_open(kvs *store, const char *module, size_t quota_bytes, kvs_ns **out);
 void kvs_ns_close(kvs_ns *ns);
 size_t kvs_ns_usage(const kvs_ns *ns);   /* committed and pending bytes */
+/* Changes an open namespace's quota (a replaced module inherits the
+ * namespace of the version it replaces, so its state never leaves memory
+ * nor waits for the disk). Outside an event. KVS_EQUOTA when the committed
+ * state is already over it (reads work; writes refuse), else KVS_OK. */
+kvs_result kvs_ns_set_quota(kvs_ns *ns, size_t quota_bytes);
 
 void kvs_event_begin(kvs_ns *ns);
 /* Ends the event: commit (queue for the disk) or discard. Returns the event's

@@ -336,6 +336,10 @@ metrics_module *metrics_module_new(metrics *reg, const char *name)
     C_(messages_in, "graft_module_messages_in_total", "Messages delivered to the module.");
     C_(messages_out, "graft_module_messages_out_total", "Messages the module published.");
     C_(refusals, "graft_module_refusals_total", "Host calls refused by the module's capabilities.");
+    C_(faults, "graft_module_faults_total", "Host calls answered IOT_EFAULT: a bad pointer or length.");
+    C_(invalid, "graft_module_invalid_total", "Host calls answered IOT_EINVAL: an invalid argument.");
+    C_(too_big, "graft_module_too_big_total", "Host calls answered IOT_E2BIG: an argument too long.");
+    C_(alloc_dropped, "graft_module_alloc_dropped_total", "Messages dropped because graft_alloc gave no room.");
     C_(traps, "graft_module_traps_total", "Handler calls that trapped.");
     C_(restarts, "graft_module_restarts_total", "Restarts of the module's instance.");
     C_(fuel_used, "graft_module_fuel_used_total", "Fuel units the module consumed.");
@@ -345,7 +349,8 @@ metrics_module *metrics_module_new(metrics *reg, const char *name)
                                               sizeof latency_bounds / sizeof latency_bounds[0], "module", name);
     mm->memory_bytes = metrics_gauge_get(reg, "graft_module_memory_bytes",
                                          "Size of the module's linear memory, in bytes.", "module", name);
-    if (!mm->messages_in || !mm->messages_out || !mm->refusals || !mm->traps || !mm->restarts ||
+    if (!mm->messages_in || !mm->messages_out || !mm->refusals || !mm->faults || !mm->invalid || !mm->too_big ||
+        !mm->alloc_dropped || !mm->traps || !mm->restarts ||
         !mm->fuel_used || !mm->event_latency || !mm->memory_bytes) {
         metrics_module_free(mm);
         return NULL;

@@ -20,6 +20,10 @@
  *   graft_module_messages_in_total{module}      counter  messages delivered to the module
  *   graft_module_messages_out_total{module}     counter  messages the module published
  *   graft_module_refusals_total{module}         counter  host calls refused by capabilities
+ *   graft_module_faults_total{module}           counter  host calls answered IOT_EFAULT
+ *   graft_module_invalid_total{module}          counter  host calls answered IOT_EINVAL
+ *   graft_module_too_big_total{module}          counter  host calls answered IOT_E2BIG
+ *   graft_module_alloc_dropped_total{module}    counter  messages dropped: graft_alloc gave no room
  *   graft_module_traps_total{module}            counter  handler calls that trapped
  *   graft_module_restarts_total{module}         counter  instance restarts
  *   graft_module_fuel_used_total{module}        counter  fuel units consumed
@@ -100,6 +104,10 @@ typedef struct metrics_module {
     metrics_counter *messages_in;        /* graft_module_messages_in_total */
     metrics_counter *messages_out;       /* graft_module_messages_out_total */
     metrics_counter *refusals;           /* graft_module_refusals_total */
+    metrics_counter *faults;             /* graft_module_faults_total */
+    metrics_counter *invalid;            /* graft_module_invalid_total */
+    metrics_counter *too_big;            /* graft_module_too_big_total */
+    metrics_counter *alloc_dropped;      /* graft_module_alloc_dropped_total */
     metrics_counter *traps;              /* graft_module_traps_total */
     metrics_counter *restarts;           /* graft_module_restarts_total */
     metrics_counter *fuel_used;          /* graft_module_fuel_used_total */
@@ -107,7 +115,7 @@ typedef struct metrics_module {
     metrics_gauge *memory_bytes;         /* graft_module_memory_bytes */
 } metrics_module;
 
-/* Registers (or finds) the eight series of module name, label module="name".
+/* Registers (or finds) the twelve series of module name, label module="name".
  * NULL when out of memory. */
 metrics_module *metrics_module_new(metrics *reg, const char *name);
 /* Removes the module's series from the registry and frees mm (after the

@@ -28,7 +28,13 @@ static void svc_log(void *user, iot_log_origin origin, int level, const char *ms
 {
     agent_mod *mod = user;
     jlog_field f = JLOG_STR("origin", origin == IOT_LOG_HOST ? "host" : "module");
-    alogf(mod->ag->log, level, mod->name, &f, 1, "%.*s", (int)(len > IOT_LOG_MAX ? IOT_LOG_MAX : len), msg);
+    if (origin == IOT_LOG_HOST) {   /* the host API's own text, guest bytes in it escaped already */
+        alogf(mod->ag->log, level, mod->name, &f, 1, "%.*s", (int)(len > IOT_LOG_MAX ? IOT_LOG_MAX : len), msg);
+        return;
+    }
+    char text[4 * IOT_LOG_MAX + 1];   /* guest bytes: an embedded NUL must not cut the line */
+    iot_escape(text, sizeof text, msg, len > IOT_LOG_MAX ? IOT_LOG_MAX : len);
+    alogf(mod->ag->log, level, mod->name, &f, 1, "%s", text);
 }
 
 static int64_t svc_mono(void *user)

@@ -158,33 +158,67 @@ static void sig_of(const graft_functype *t, char *out, size_t cap)
     out[n] = '\0';
 }
 
+/* The WASI function import i of m names, checked: *out_fn is the host
+ * function to define for it (an ENOSYS or trapping stand-in for names
+ * outside the subset). GRAFT_OK, or GRAFT_ERR_LINK with err naming the
+ * import and what is wrong; name gets the import's name. */
+static graft_result wasi_import(const graft_extern_desc *d, char name[64], graft_host_fn *out_fn, char *err,
+                                size_t cap)
+{
+    int nl = d->name_len > 60 ? 60 : (int)d->name_len;
+    if (d->kind != GRAFT_EXTERN_FUNC || d->name_len >= 64 || memchr(d->name, '\0', d->name_len)) {
+        snprintf(err, cap, "import %s.%.*s: not a WASI function", WASI_MOD, nl, d->name);
+        return GRAFT_ERR_LINK;
+    }
+    memcpy(name, d->name, d->name_len);
+    name[d->name_len] = '\0';
+    char sig[32];
+    sig_of(&d->func, sig, sizeof sig);
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        if (strcmp(known[k].name, name) != 0) continue;
+        if (strcmp(known[k].sig, sig) != 0) {
+            snprintf(err, cap, "import %s.%s: type %s, expected %s", WASI_MOD, name, sig, known[k].sig);
+            return GRAFT_ERR_LINK;
+        }
+        *out_fn = known[k].fn;
+        return GRAFT_OK;
+    }
+    *out_fn = (d->func.nresults == 1 && d->func.results[0] == GRAFT_I32) ? w_enosys : w_trap;
+    return GRAFT_OK;
+}
+
+static bool is_wasi(const graft_extern_desc *d)
+{
+    return d->module_len == strlen(WASI_MOD) && memcmp(d->module, WASI_MOD, d->module_len) == 0;
+}
+
+graft_result wasi_subset_check(const graft_module *m, char *err, size_t cap)
+{
+    uint32_t n = graft_module_import_count(m);
+    for (uint32_t i = 0; i < n; i++) {
+        graft_extern_desc d;
+        graft_module_import(m, i, &d);
+        char name[64];
+        graft_host_fn fn;
+        if (!is_wasi(&d)) continue;
+        graft_result r = wasi_import(&d, name, &fn, err, cap);
+        if (r != GRAFT_OK) return r;
+    }
+    return GRAFT_OK;
+}
+
 graft_result wasi_subset_define(agent_mod *mod, graft_store *s, const graft_module *m, char *err, size_t cap)
 {
     uint32_t n = graft_module_import_count(m);
     for (uint32_t i = 0; i < n; i++) {
         graft_extern_desc d;
         graft_module_import(m, i, &d);
-        if (d.module_len != strlen(WASI_MOD) || memcmp(d.module, WASI_MOD, d.module_len) != 0) continue;
+        if (!is_wasi(&d)) continue;
         char name[64];
-        if (d.kind != GRAFT_EXTERN_FUNC || d.name_len >= sizeof name) {
-            snprintf(err, cap, "import %s.%.*s: not a WASI function", WASI_MOD, (int)d.name_len, d.name);
-            return GRAFT_ERR_LINK;
-        }
-        memcpy(name, d.name, d.name_len);
-        name[d.name_len] = '\0';
-        char sig[32];
-        sig_of(&d.func, sig, sizeof sig);
-        graft_host_fn fn = NULL;
-        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
-            if (strcmp(known[k].name, name) != 0) continue;
-            if (strcmp(known[k].sig, sig) != 0) {
-                snprintf(err, cap, "import %s.%s: type %s, expected %s", WASI_MOD, name, sig, known[k].sig);
-                return GRAFT_ERR_LINK;
-            }
-            fn = known[k].fn;
-        }
-        if (!fn) fn = (d.func.nresults == 1 && d.func.results[0] == GRAFT_I32) ? w_enosys : w_trap;
-        graft_result r = graft_store_define_func(s, WASI_MOD, name, &d.func, fn, mod);
+        graft_host_fn fn;
+        graft_result r = wasi_import(&d, name, &fn, err, cap);
+        if (r != GRAFT_OK) return r;
+        r = graft_store_define_func(s, WASI_MOD, name, &d.func, fn, mod);
         if (r != GRAFT_OK) {
             snprintf(err, cap, "import %s.%s: %s", WASI_MOD, name, graft_store_error(s)->message);
             return r;

@@ -31,6 +31,17 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* Interrupts m's store when its armed deadline has passed. mods_mu held. */
+static void watch(agent_mod *m, int64_t now)
+{
+    pthread_mutex_lock(&m->call_mu);
+    if (m->deadline_ns && now >= m->deadline_ns && !m->deadline_fired && m->store) {
+        graft_store_interrupt(m->store);
+        m->deadline_fired = true;
+    }
+    pthread_mutex_unlock(&m->call_mu);
+}
+
 void *watchdog_main(void *arg)
 {
     agent *ag = arg;
@@ -38,14 +49,8 @@ void *watchdog_main(void *arg)
         sleep_ms(AGENT_WATCHDOG_TICK_MS);
         int64_t now = agent_now_ns();
         pthread_mutex_lock(&ag->mods_mu);
-        for (agent_mod *m = ag->mods; m; m = m->next) {
-            pthread_mutex_lock(&m->call_mu);
-            if (m->deadline_ns && now >= m->deadline_ns && !m->deadline_fired && m->store) {
-                graft_store_interrupt(m->store);
-                m->deadline_fired = true;
-            }
-            pthread_mutex_unlock(&m->call_mu);
-        }
+        for (agent_mod *m = ag->mods; m; m = m->next) watch(m, now);
+        if (ag->staged) watch(ag->staged, now);
         pthread_mutex_unlock(&ag->mods_mu);
     }
     return NULL;
@@ -67,26 +72,55 @@ static void free_instance(agent_mod *mod)
     mod->deadline_ns = 0;
     pthread_mutex_unlock(&mod->call_mu);
     memset(mod->timers, 0, sizeof mod->timers);
+    mod->started = false;
 }
 
-/* Calls f under the event's fuel and deadline. GRAFT_OK or the error. */
-static graft_result guarded_call(agent_mod *mod, graft_func *f, const graft_val *args, size_t nargs,
-                                 graft_val *res, size_t nres)
+/* Arms the deadline of the event about to run (wall_ms_per_event). */
+static void arm(agent_mod *mod)
 {
     pthread_mutex_lock(&mod->call_mu);
     mod->deadline_ns = agent_now_ns() + (int64_t)mod->limits.wall_ms_per_event * 1000000;
     mod->deadline_fired = false;
     pthread_mutex_unlock(&mod->call_mu);
-    graft_result r = graft_call(f, args, nargs, res, nres);
+}
+
+/* Disarms it; true when the watchdog fired meanwhile. */
+static bool disarm(agent_mod *mod)
+{
     pthread_mutex_lock(&mod->call_mu);
     mod->deadline_ns = 0;
     bool fired = mod->deadline_fired;
     pthread_mutex_unlock(&mod->call_mu);
+    return fired;
+}
+
+/* Calls f under the event's fuel and deadline, with results into res, a
+ * buffer of cap values. GRAFT_OK or the error. The result count passed to
+ * graft_call is f's own, and the call is refused (GRAFT_ERR_LINK, with
+ * mod->refusal saying why) when that count exceeds cap: the guest chose
+ * the type, so only the buffer's true size may bound what is written.
+ * Load-time checks (iot_v1_check_exports) refuse such exports already;
+ * this keeps the call site safe on its own. */
+static graft_result guarded_call(agent_mod *mod, graft_func *f, const graft_val *args, size_t nargs,
+                                 graft_val *res, size_t cap)
+{
+    graft_functype ft;
+    graft_func_type(f, &ft);
+    mod->refusal = NULL;
+    mod->overran = false;
+    if (ft.nresults > cap) {
+        mod->refusal = "the export returns more results than its documented type (docs/host-api.md, \"Exports\")";
+        return GRAFT_ERR_LINK;
+    }
+    arm(mod);
+    graft_result r = graft_call(f, args, nargs, res, ft.nresults);
+    bool fired = disarm(mod);
     /* The watchdog fired just as the call returned: the event overran its
      * deadline all the same, and the interrupt flag may still be pending
      * (the engine clears it only when a call fails). Treat it as a trap:
      * the store, and the pending flag with it, is freed. */
     mod->overran = r == GRAFT_OK && fired;
+    mod->deadline_hit = fired;
     return mod->overran ? GRAFT_ERR_TRAP : r;
 }
 
@@ -94,24 +128,44 @@ static graft_result guarded_call(agent_mod *mod, graft_func *f, const graft_val 
 static void report_trap(agent_mod *mod, const char *what, graft_result r)
 {
     const graft_error *e = graft_store_error(mod->store);
-    const char *message = mod->overran ? "wall-time deadline exceeded as the handler returned" : e->message;
-    const char *bt = mod->overran || !e->backtrace ? "" : e->backtrace;
+    const char *message = mod->refusal ? mod->refusal
+                          : mod->overran ? "wall-time deadline exceeded as the handler returned" : e->message;
+    const char *bt = mod->refusal || mod->overran || !e->backtrace ? "" : e->backtrace;
+    char full[640];
+    if (mod->deadline_hit && !mod->overran)
+        snprintf(full, sizeof full, "%s (wall-time deadline of %u ms)", message, mod->limits.wall_ms_per_event);
+    else
+        snprintf(full, sizeof full, "%s", message);
     jlog_field f[3] = { JLOG_STR("event", what), JLOG_STR("result", graft_result_name(r)), JLOG_STR("backtrace", bt) };
-    alogf(mod->ag->log, ALOG_ERROR, mod->name, f, 3, "trap in %s: %s", what, message);
-    set_error(mod, "trap in %s: %s", what, message);
+    alogf(mod->ag->log, ALOG_ERROR, mod->name, f, 3, "trap in %s: %s", what, full);
+    set_error(mod, "trap in %s: %s", what, full);
+}
+
+/* Counts fuel the module burnt, in its counter and its series. */
+static void count_fuel(agent_mod *mod, uint64_t fuel)
+{
+    atomic_fetch_add(&mod->fuel_used, fuel);
+    if (mod->mm) metrics_counter_add(mod->mm->fuel_used, fuel);
 }
 
 /* Brings the module's Prometheus series up to date after an event. */
-static void sync_metrics(agent_mod *mod, int64_t took_ns, uint64_t fuel)
+static void sync_metrics(agent_mod *mod, int64_t took_ns)
 {
     if (!mod->mm) return;
-    metrics_counter_add(mod->mm->fuel_used, fuel);
     metrics_histogram_observe(mod->mm->event_latency, (double)took_ns * 1e-9);
-    uint64_t refused = atomic_load(&mod->iotc.refused), out = atomic_load(&mod->iotc.published);
-    metrics_counter_add(mod->mm->refusals, refused - mod->refusals_synced);
-    metrics_counter_add(mod->mm->messages_out, out - mod->out_synced);
-    mod->refusals_synced = refused;
-    mod->out_synced = out;
+    /* The host API counts in iot_counters; the series follow by deltas. */
+    const struct { _Atomic uint64_t *from; uint64_t *synced; metrics_counter *to; } sync[] = {
+        { &mod->iotc.refused, &mod->refusals_synced, mod->mm->refusals },
+        { &mod->iotc.published, &mod->out_synced, mod->mm->messages_out },
+        { &mod->iotc.faults, &mod->faults_synced, mod->mm->faults },
+        { &mod->iotc.invalid, &mod->invalid_synced, mod->mm->invalid },
+        { &mod->iotc.too_big, &mod->too_big_synced, mod->mm->too_big },
+    };
+    for (size_t i = 0; i < sizeof sync / sizeof sync[0]; i++) {
+        uint64_t now = atomic_load(sync[i].from);
+        metrics_counter_add(sync[i].to, now - *sync[i].synced);
+        *sync[i].synced = now;
+    }
     graft_memory *mem = mod->inst ? graft_instance_memory(mod->inst) : NULL;
     if (mem) metrics_gauge_set(mod->mm->memory_bytes, (int64_t)graft_memory_size(mem));
 }
@@ -123,22 +177,20 @@ static int run_event(agent_mod *mod, const char *what, graft_func *f, const graf
     graft_store_set_fuel(mod->store, GRAFT_FUEL_TRAP, mod->limits.fuel_per_event);
     if (mod->ns) kvs_event_begin(mod->ns);
     int64_t t0 = agent_now_ns();
-    graft_val res[1];
-    graft_functype ft;
-    graft_func_type(f, &ft);
-    graft_result r = guarded_call(mod, f, args, nargs, res, ft.nresults);
+    graft_val res[1] = { { .type = GRAFT_I32 } };
+    graft_result r = guarded_call(mod, f, args, nargs, res, sizeof res / sizeof res[0]);
     int64_t took = agent_now_ns() - t0;
     uint64_t fuel = graft_store_fuel_consumed(mod->store);
     atomic_fetch_add(&mod->latency_ns_total, (uint64_t)took);
-    atomic_fetch_add(&mod->fuel_used, fuel);
+    count_fuel(mod, fuel);
     atomic_fetch_add(&mod->events, 1);
-    sync_metrics(mod, took, fuel);
+    sync_metrics(mod, took);
     if (mod->ns) kvs_event_end(mod->ns, r == GRAFT_OK, NULL);
     if (r != GRAFT_OK) {
         report_trap(mod, what, r);
         return EVENT_TRAPPED;
     }
-    *ret = ft.nresults == 1 && res[0].type == GRAFT_I32 ? res[0].of.i32 : 0;
+    *ret = res[0].type == GRAFT_I32 ? res[0].of.i32 : 0;
     if (*ret != 0) {
         atomic_fetch_add(&mod->rejected, 1);
         alog(mod->ag->log, ALOG_DEBUG, mod->name, "%s returned %d: not processed", what, (int)*ret);
@@ -166,40 +218,67 @@ uint32_t worker_memory_pages(const agent_mod *mod)
     return pages == 0 ? 1 : pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
 }
 
-/* Creates the store and the instance and runs _initialize and on_start.
- * false: the instance trapped or failed (already reported). */
-static bool create_instance(agent_mod *mod)
+/* Creates the store and the instance: iot_v1 and the WASI subset defined,
+ * then graft_instance_new, which runs the module's start function. That
+ * runs under the module's fuel per event and wall-time deadline like any
+ * event, so a start function that loops is stopped (the store is set
+ * before instantiating, for the watchdog). Runs on the worker, or on the
+ * main thread for a staged replacement (agent.c, ag->staged). false: it
+ * failed, already logged; mod->store is left set when a retry makes
+ * sense (the supervisor's backoff), NULL when not even a store could be
+ * made. */
+bool worker_instantiate(agent_mod *mod)
 {
     graft_store_limits lim = { .max_call_depth = 2000, .max_stack_slots = 65536 };
     lim.max_memory_pages = worker_memory_pages(mod);
     graft_store *s;
-    char err[512] = "";
+    char err[640] = "";
     if (graft_store_new(mod->env, &lim, &s) != GRAFT_OK) {
         alog(mod->ag->log, ALOG_ERROR, mod->name, "cannot create its store (out of memory)");
         set_error(mod, "%s%s", "cannot create the store", "");
         return false;
     }
+    pthread_mutex_lock(&mod->call_mu);
+    mod->store = s;
+    mod->inst = NULL;
+    pthread_mutex_unlock(&mod->call_mu);
     graft_result r = iot_v1_define(s, &mod->ctx);
     if (r == GRAFT_OK) r = wasi_subset_define(mod, s, mod->module, err, sizeof err);
     else snprintf(err, sizeof err, "iot_v1_define: %s", graft_store_error(s)->message);
     graft_instance *inst = NULL;
     if (r == GRAFT_OK) {
+        graft_store_set_fuel(s, GRAFT_FUEL_TRAP, mod->limits.fuel_per_event);
+        arm(mod);
         r = graft_instance_new(s, mod->module, &inst);
-        if (r != GRAFT_OK) snprintf(err, sizeof err, "instantiate: %s", graft_store_error(s)->message);
+        bool fired = disarm(mod);
+        count_fuel(mod, graft_store_fuel_consumed(s));
+        if (r == GRAFT_ERR_TRAP)
+            snprintf(err, sizeof err, "trap in the start function: %s%s", graft_store_error(s)->message,
+                     fired ? " (wall-time deadline)" : "");
+        else if (r != GRAFT_OK)
+            snprintf(err, sizeof err, "instantiate: %s", graft_store_error(s)->message);
     }
-    pthread_mutex_lock(&mod->call_mu);
-    mod->store = s;
-    mod->inst = inst;
-    pthread_mutex_unlock(&mod->call_mu);
     if (r != GRAFT_OK) {
         alog(mod->ag->log, ALOG_ERROR, mod->name, "cannot start: %s", err);
         set_error(mod, "cannot start: %s%s", err, "");
         return false;
     }
+    pthread_mutex_lock(&mod->call_mu);
+    mod->inst = inst;
+    pthread_mutex_unlock(&mod->call_mu);
+    return true;
+}
+
+/* Instantiates (unless a staged instance is waiting) and runs _initialize
+ * and on_start, each as an event. false: it trapped or failed (already
+ * reported). */
+static bool start_instance(agent_mod *mod)
+{
+    if (!mod->inst && !worker_instantiate(mod)) return false;
     int32_t ret = 0;
-    graft_func *init = graft_instance_func(inst, "_initialize");
+    graft_func *init = graft_instance_func(mod->inst, "_initialize");
     if (init && run_event(mod, "_initialize", init, NULL, 0, &ret) == EVENT_TRAPPED) return false;
-    graft_func *start = graft_instance_func(inst, "on_start");
+    graft_func *start = graft_instance_func(mod->inst, "on_start");
     if (start) {
         int e = run_event(mod, "on_start", start, NULL, 0, &ret);
         if (e == EVENT_TRAPPED) return false;
@@ -209,6 +288,7 @@ static bool create_instance(agent_mod *mod)
             return false;
         }
     }
+    mod->started = true;
     mod->next_health_ns = agent_now_ns() + health_period_ns(mod);
     atomic_store(&mod->state, AGENT_MOD_RUNNING);
     return true;
@@ -226,8 +306,12 @@ static int deliver(agent_mod *mod, const bus_msg *msg)
     graft_func *alloc = graft_instance_func(mod->inst, "graft_alloc");
     graft_func *on = graft_instance_func(mod->inst, "on_message");
     graft_store_set_fuel(mod->store, GRAFT_FUEL_TRAP, mod->limits.fuel_per_event);
-    graft_val arg = i32v((int32_t)need), res[1];
-    graft_result r = guarded_call(mod, alloc, &arg, 1, res, 1);
+    graft_val arg = i32v((int32_t)need), res[1] = { { .type = GRAFT_I32 } };
+    graft_result r = guarded_call(mod, alloc, &arg, 1, res, sizeof res / sizeof res[0]);
+    /* Counted now: graft_alloc's fuel is spent whether or not the message
+     * is then delivered (run_event counts on_message's own). */
+    uint64_t used = graft_store_fuel_consumed(mod->store);
+    count_fuel(mod, used);
     if (r != GRAFT_OK) {
         report_trap(mod, "graft_alloc", r);
         return EVENT_TRAPPED;
@@ -236,6 +320,7 @@ static int deliver(agent_mod *mod, const bus_msg *msg)
     graft_memory *mem = graft_instance_memory(mod->inst);
     if (p == 0 || !mem || (uint64_t)p + need > graft_memory_size(mem)) {
         uint64_t n = atomic_fetch_add(&mod->alloc_failed, 1) + 1;
+        if (mod->mm) metrics_counter_inc(mod->mm->alloc_dropped);
         if ((n & (n - 1)) == 0)
             alog(mod->ag->log, ALOG_WARN, mod->name, "graft_alloc(%llu) gave no room: message on %s dropped (%llu so far)",
                  (unsigned long long)need, msg->topic, (unsigned long long)n);
@@ -248,7 +333,6 @@ static int deliver(agent_mod *mod, const bus_msg *msg)
                           i32v((int32_t)msg->payload_len) };
     int32_t ret;
     /* run_event resets the tank: charge what graft_alloc used against it. */
-    uint64_t used = graft_store_fuel_consumed(mod->store);
     uint64_t fuel = mod->limits.fuel_per_event;
     mod->limits.fuel_per_event = fuel > used ? fuel - used : 1;
     int e = run_event(mod, "on_message", on, args, 4, &ret);
@@ -360,7 +444,7 @@ static void *worker_main(void *arg)
 {
     agent_mod *mod = arg;
     for (;;) {
-        if (!mod->inst && !create_instance(mod)) {
+        if (!mod->started && !start_instance(mod)) {
             if (!mod->store) break;   /* no store at all: nothing to retry */
             if (!supervise(mod)) break;
             continue;

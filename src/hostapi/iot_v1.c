@@ -62,6 +62,46 @@ void iot_reading_decode(const uint8_t in[IOT_READING_SIZE], iot_reading *out)
     out->quality = get_u32(in + 20);
 }
 
+/* ---- log text ----------------------------------------------------------- */
+
+/* The length of the valid UTF-8 sequence at s (of n bytes), or 0. */
+static size_t utf8_seq(const uint8_t *s, size_t n)
+{
+    size_t k = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+    if (s[0] >= 0xf5 || k == 0 || k > n) return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80) return 0;
+    uint32_t c = k == 2 ? (s[0] & 0x1fu) : k == 3 ? (s[0] & 0x0fu) : (s[0] & 0x07u);
+    for (size_t i = 1; i < k; i++) c = (c << 6) | (s[i] & 0x3fu);
+    if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    return k;
+}
+
+char *iot_escape(char *out, size_t cap, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = (const uint8_t *)s;
+    size_t o = 0;
+    if (cap == 0) return out;
+    for (size_t i = 0; i < len;) {
+        size_t k = p[i] >= 0x80 ? utf8_seq(p + i, len - i) : 1;
+        bool plain = k > 1 || (k == 1 && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\');
+        size_t need = plain ? k : 4;
+        if (o + need + 1 > cap) break;
+        if (plain) {
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            out[o++] = '\\', out[o++] = 'x', out[o++] = hex[p[i] >> 4], out[o++] = hex[p[i] & 15];
+            i++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 /* ---- shared checks ---------------------------------------------------- */
 
 /* The guest span [ptr, ptr+len) of the caller's memory, or false. */
@@ -88,8 +128,9 @@ static void host_log(const iot_module_ctx *x, int level, const char *fn, const c
                      size_t arg_len)
 {
     if (!x->services->log) return;
-    char what[160], line[512];
-    snprintf(what, sizeof what, fmt, arg_len > 120 ? 120 : (int)arg_len, arg ? arg : "");
+    char text[4 * 120 + 1], what[640], line[768];
+    iot_escape(text, sizeof text, arg ? arg : "", arg_len > 120 ? 120 : arg_len);
+    snprintf(what, sizeof what, fmt, text);
     int n = snprintf(line, sizeof line, "iot_v1.%s from module %s: %s", fn,
                      x->module_name ? x->module_name : "?", what);
     x->services->log(x->services->user, IOT_LOG_HOST, level, line, n < 0 ? 0 : (size_t)n);
@@ -105,19 +146,19 @@ static graft_result answer(const iot_module_ctx *x, graft_slot *slots, int code,
     switch (code) {
     case IOT_EPERM:
         if (k) count(&k->refused, 1);
-        host_log(x, 2, fn, "refused, not granted: \"%.*s\"", arg, arg_len);
+        host_log(x, 2, fn, "refused, not granted: \"%s\"", arg, arg_len);
         break;
     case IOT_EFAULT:
         if (k) count(&k->faults, 1);
-        host_log(x, 2, fn, "bad pointer or length%.*s", "", 0);
+        host_log(x, 2, fn, "bad pointer or length%s", "", 0);
         break;
     case IOT_EINVAL:
         if (k) count(&k->invalid, 1);
-        host_log(x, 1, fn, "invalid argument \"%.*s\"", arg, arg_len);
+        host_log(x, 1, fn, "invalid argument \"%s\"", arg, arg_len);
         break;
     case IOT_E2BIG:
         if (k) count(&k->too_big, 1);
-        host_log(x, 1, fn, "too big%.*s", "", 0);
+        host_log(x, 1, fn, "too big%s", "", 0);
         break;
     default:
         break;
@@ -230,6 +271,12 @@ static graft_result h_publish(graft_caller *c, graft_slot *s, void *user)
     return answer(x, s, rc, "publish", (const char *)topic, tlen);
 }
 
+/* What the kv service's IOT_EINVAL means once the key passed its checks:
+ * the write came from outside an event handler (the start function, or
+ * graft_alloc before a delivery). Writes commit or roll back with their
+ * event (docs/host-api.md, "kv"), and those calls are not events. */
+#define KV_NO_EVENT "no event is open: kv writes are accepted in on_start, on_message, on_timer and health only"
+
 /* The key checks kv_* share; returns IOT_OK or the answer code. */
 static int kv_key(graft_caller *c, const iot_module_ctx *x, int32_t ptr, int32_t len, uint8_t **key)
 {
@@ -266,6 +313,7 @@ static graft_result h_kv_put(graft_caller *c, graft_slot *s, void *user)
     graft_result r = charge_len(c, x, (uint32_t)s[3].i32);
     if (r != GRAFT_OK) return r;
     rc = x->services->kv_put(x->services->user, (const char *)key, (uint32_t)s[1].i32, val, (uint32_t)s[3].i32);
+    if (rc == IOT_EINVAL) return answer(x, s, rc, "kv_put", KV_NO_EVENT, sizeof KV_NO_EVENT - 1);
     return answer(x, s, rc, "kv_put", "kv", 2);
 }
 
@@ -277,6 +325,7 @@ static graft_result h_kv_delete(graft_caller *c, graft_slot *s, void *user)
     if (rc != IOT_OK) return answer(x, s, rc, "kv_delete", "kv", 2);
     if (!x->services->kv_delete) return answer(x, s, IOT_EIO, "kv_delete", NULL, 0);
     rc = x->services->kv_delete(x->services->user, (const char *)key, (uint32_t)s[1].i32);
+    if (rc == IOT_EINVAL) return answer(x, s, rc, "kv_delete", KV_NO_EVENT, sizeof KV_NO_EVENT - 1);
     return answer(x, s, rc, "kv_delete", "kv", 2);
 }
 
@@ -439,15 +488,22 @@ static bool imports_iot(const graft_module *m, const char *name)
 
 graft_result iot_v1_check_exports(const graft_module *m, const iot_caps *caps, char *err, size_t err_cap)
 {
-    static const struct { const char *name; uint32_t np, nr; } ex[] = {
-        { "on_start", 0, 1 }, { "health", 0, 1 }, { "on_timer", 1, 1 },
-        { "on_message", 4, 1 }, { "graft_alloc", 1, 1 },
+    /* Every export the agent calls, with its one accepted type (all i32;
+     * docs/host-api.md, "Exports"). The agent's call sites size their
+     * result buffers from this table, so an export of any other type, or
+     * of another kind under one of these names, is refused here. */
+    static const struct { const char *name, *sig; uint32_t np, nr; } ex[] = {
+        { "on_start", "() -> i32", 0, 1 }, { "health", "() -> i32", 0, 1 },
+        { "on_timer", "(i32) -> i32", 1, 1 }, { "on_message", "(i32, i32, i32, i32) -> i32", 4, 1 },
+        { "graft_alloc", "(i32) -> i32", 1, 1 }, { "_initialize", "() -> ()", 0, 0 },
     };
-    bool has[5] = { false }, typed;
-    for (size_t i = 0; i < 5; i++) {
+    enum { N_EX = sizeof ex / sizeof ex[0] };
+    bool has[N_EX] = { false }, typed;
+    for (size_t i = 0; i < N_EX; i++) {
         has[i] = export_func(m, ex[i].name, &typed, T_I32, ex[i].np, ex[i].nr);
         if (has[i] && !typed) {
-            snprintf(err, err_cap, "export %s: wrong type (docs/host-api.md, \"Exports\")", ex[i].name);
+            snprintf(err, err_cap, "export %s: wrong type, expected a function %s (docs/host-api.md, \"Exports\")",
+                     ex[i].name, ex[i].sig);
             return GRAFT_ERR_LINK;
         }
     }

@@ -101,6 +101,13 @@ typedef struct iot_module_ctx {
     iot_counters *counters;        /* may be NULL: nothing counted */
 } iot_module_ctx;
 
+/* Writes len bytes of guest text s into out (cap bytes, always
+ * NUL-terminated) for a log line: valid UTF-8 and printable ASCII as they
+ * are, every other byte (NUL and control characters, a backslash, bytes
+ * of broken UTF-8) as \xNN, so an embedded NUL cannot cut what is logged
+ * short. Cut at a whole character when out is full. Returns out. */
+char *iot_escape(char *out, size_t cap, const char *s, size_t len);
+
 /* Define every iot_v1 function in s, with its fuel cost. ctx must outlive s. */
 graft_result iot_v1_define(graft_store *s, const iot_module_ctx *ctx);
 
