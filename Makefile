@@ -45,6 +45,10 @@ check-debug:
 check-release: build examples
 	build/graft-spectest $(SPECTEST)/core
 	bash tests/wasi/run.sh build/graft $(WASI_TESTSUITE)
+	@# hostile modules and broken replacements against the Release graftd
+	@# too, where a stack overwrite is a crash rather than an ASan report
+	bash tests/e2e/graftd_hostile.sh build .
+	bash tests/e2e/graftd_replace.sh build .
 
 check-switch:
 	cmake -S . -B build-switch -DCMAKE_BUILD_TYPE=Release -DGRAFT_DISPATCH=switch $(CMAKE_COMMON) >/dev/null
