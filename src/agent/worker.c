@@ -252,7 +252,12 @@ bool worker_instantiate(agent_mod *mod)
         r = graft_instance_new(s, mod->module, &inst);
         bool fired = disarm(mod);
         count_fuel(mod, graft_store_fuel_consumed(s));
-        if (r == GRAFT_ERR_TRAP)
+        /* Finished just as the watchdog fired: past the deadline all the
+         * same, and the store's interrupt may still be pending. */
+        if (r == GRAFT_OK && fired) {
+            r = GRAFT_ERR_TRAP;
+            snprintf(err, sizeof err, "trap in the start function: wall-time deadline exceeded as it returned");
+        } else if (r == GRAFT_ERR_TRAP)
             snprintf(err, sizeof err, "trap in the start function: %s%s", graft_store_error(s)->message,
                      fired ? " (wall-time deadline)" : "");
         else if (r != GRAFT_OK)
