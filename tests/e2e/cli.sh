@@ -93,6 +93,46 @@ run validate_truncated "$GRAFT" validate "$WORK/truncated.wasm"
 check_rc validate_truncated 1
 check_grep validate_truncated err 'unexpected end|length out of bounds|section size mismatch'
 
+# Issue 11: validate said ok, then graft run (unmetered) crashed compiling
+# a local.tee of an aliased local right after the function's first mapped
+# instruction, a load; metered, its trap named the function's first byte.
+cat > "$WORK/tee_after_load.wat" <<'WAT'
+(module
+  (memory 1)
+  (func (export "f") (param i32) (result i32)
+    local.get 0
+    local.get 0
+    i32.const 0
+    i32.load offset=OFFSET
+    local.tee 0
+    drop
+    drop
+    drop
+    local.get 0)
+  (func (export "_start")
+    i32.const 7
+    call 0
+    drop))
+WAT
+sed 's/OFFSET/2154/' "$WORK/tee_after_load.wat" > "$WORK/tee_ok.wat"
+sed 's/OFFSET/65534/' "$WORK/tee_after_load.wat" > "$WORK/tee_trap.wat"
+wat2wasm "$WORK/tee_ok.wat" -o "$WORK/tee_ok.wasm" || abort "wat2wasm tee_ok.wat failed"
+wat2wasm "$WORK/tee_trap.wat" -o "$WORK/tee_trap.wasm" || abort "wat2wasm tee_trap.wat failed"
+run tee_validate "$GRAFT" validate "$WORK/tee_ok.wasm"
+check_rc tee_validate 0
+check_out tee_validate ok
+run tee_run "$GRAFT" run "$WORK/tee_ok.wasm"
+check_rc tee_run 0
+run tee_run_fuel "$GRAFT" run --fuel 1000 "$WORK/tee_ok.wasm"
+check_rc tee_run_fuel 0
+# The trap names the i32.load (byte 0x38), unmetered and metered alike.
+run tee_trap "$GRAFT" run "$WORK/tee_trap.wasm"
+check_rc tee_trap 134
+check_grep tee_trap err '^  #0 func\[0\] at wasm offset 0x38$'
+run tee_trap_fuel "$GRAFT" run --fuel 1000 "$WORK/tee_trap.wasm"
+check_rc tee_trap_fuel 134
+check_grep tee_trap_fuel err '^  #0 func\[0\] at wasm offset 0x38$'
+
 # ---- inspect ----------------------------------------------------------------------
 run inspect "$GRAFT" inspect "$WORK/t.wasm"
 check_rc inspect 0
