@@ -133,6 +133,16 @@ run tee_trap_fuel "$GRAFT" run --fuel 1000 "$WORK/tee_trap.wasm"
 check_rc tee_trap_fuel 134
 check_grep tee_trap_fuel err '^  #0 func\[0\] at wasm offset 0x38$'
 
+# Flag edges (issue 11): the top of --fuel's range parses.
+run fuel_top "$GRAFT" run --fuel 18446744073709551614 --invoke add "$WORK/t.wasm" 2 40
+check_rc fuel_top 0
+check_out fuel_top i32:42
+run fuel_max "$GRAFT" run --fuel 18446744073709551615 --invoke add "$WORK/t.wasm" 2 40
+check_rc fuel_max 0
+run fuel_over "$GRAFT" run --fuel 18446744073709551616 --invoke add "$WORK/t.wasm" 2 40
+check_rc fuel_over 2
+check_grep fuel_over err 'expected a whole number'
+
 # ---- inspect ----------------------------------------------------------------------
 run inspect "$GRAFT" inspect "$WORK/t.wasm"
 check_rc inspect 0

@@ -101,9 +101,10 @@ static bool parse_amount(const char *flag, const char *value, bool with_suffix, 
     if (*p < '0' || *p > '9')
         goto bad;
     for (; *p >= '0' && *p <= '9'; p++) {
-        if (n > (UINT64_MAX - 9) / 10)
+        uint64_t digit = (uint64_t)(*p - '0');
+        if (n > (UINT64_MAX - digit) / 10) /* n * 10 + digit would wrap */
             goto bad;
-        n = n * 10 + (uint64_t)(*p - '0');
+        n = n * 10 + digit;
     }
     if (with_suffix && *p) {
         const char *units = "KMG";
