@@ -114,8 +114,10 @@ struct graft_store {
     gr_object *objects;         /* every object, newest first */
     gr_binding *bindings;       /* registry */
 
-    /* Execution stack, allocated on first use at its full size (it never
-     * moves, so host functions may hold slot pointers across re-entry). */
+    /* Execution stack, allocated on first use, once (it never moves, so
+     * host functions may hold slot pointers across re-entry); the value
+     * stack at the limit's size, or at what the budget allowed, which then
+     * becomes limits.max_stack_slots (store.c, graft__store_stack). */
     gr_slot *stack;             /* limits.max_stack_slots cells */
     gr_slot *stack_top;         /* first free cell for a new outermost call */
     gr_frame *frames;           /* limits.max_call_depth records */

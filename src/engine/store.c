@@ -8,9 +8,9 @@
  * outlive or leak past its store, whatever failed half-way. The registry is
  * a second list of gr_binding records mapping an owned copy of (module,
  * name) to an extern; a later binding of the same pair replaces the earlier
- * one in place. The value stack and the frame stack are allocated once, at
- * their full configured sizes, on the first call (graft__store_stack), and
- * never move.
+ * one in place. The value stack and the frame stack are allocated once, on
+ * the first call (graft__store_stack), and never move; the value stack at
+ * its configured size, or smaller when the budget cannot pay for that.
  *
  * Ownership: the store owns everything on its lists and its stacks; the
  * env (which must outlive the store) accounts for all of it. */
@@ -155,6 +155,18 @@ void graft__store_adopt(graft_store *s, gr_object *o, gr_object_type type)
     s->objects = o;
 }
 
+/* The execution stacks, on the first call. Neither ever moves: frame
+ * records, a suspended call and host functions hold pointers into the
+ * value stack, and growing it in place needs the virtual memory that the
+ * bare port does not have. So the value stack is allocated up front, at
+ * the limit's size when the env's budget and allocator grant that. A limit
+ * up to the default is a promise: it is paid in full, or the call fails
+ * for memory. A larger one is a ceiling: the stack gets the largest
+ * halving of it that is granted, down to the default, and that becomes the
+ * store's limit, so a frame past it traps `call stack exhausted` as one
+ * past the configured limit does, instead of every call failing for
+ * memory that a shallow guest never touches (a 32 GiB --max-stack, which
+ * the allocator refuses, issue 11). */
 graft_result graft__store_stack(graft_store *s)
 {
     if (s->stack) return GRAFT_OK;
@@ -162,17 +174,23 @@ graft_result graft__store_stack(graft_store *s)
     if (nslots > (size_t)-1 / sizeof(gr_slot) || nframes > (size_t)-1 / sizeof(gr_frame))
         return graft__error(&s->err, GRAFT_E_LIMIT_EXCEEDED, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                             "execution stack larger than the address space");
-    gr_slot *stack = graft__alloc(s->env, nslots * sizeof(gr_slot));
-    if (!stack) goto fail;
     gr_frame *frames = graft__alloc(s->env, nframes * sizeof(gr_frame));
-    if (!frames) goto free_stack;
+    if (!frames) goto fail;
+    size_t floor = nslots < GR_DEFAULT_STACK_SLOTS ? nslots : GR_DEFAULT_STACK_SLOTS;
+    gr_slot *stack = graft__alloc(s->env, nslots * sizeof(gr_slot));
+    while (!stack && nslots > floor) {
+        nslots = nslots / 2 > floor ? nslots / 2 : floor;
+        stack = graft__alloc(s->env, nslots * sizeof(gr_slot));
+    }
+    if (!stack) goto free_frames;
+    s->limits.max_stack_slots = (uint32_t)nslots;   /* what there is */
     s->stack = s->stack_top = stack;
     s->frames = frames;
     s->nframes = 0;
     return GRAFT_OK;
 
-free_stack:
-    graft__free(s->env, stack, nslots * sizeof(gr_slot));
+free_frames:
+    graft__free(s->env, frames, nframes * sizeof(gr_frame));
 fail:
     return graft__oom(s->env, &s->err, GRAFT_NO_OFFSET, GRAFT_NO_INDEX,
                         "execution stack of %zu slots and %zu frames", nslots, nframes);

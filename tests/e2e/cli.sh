@@ -133,7 +133,12 @@ run tee_trap_fuel "$GRAFT" run --fuel 1000 "$WORK/tee_trap.wasm"
 check_rc tee_trap_fuel 134
 check_grep tee_trap_fuel err '^  #0 func\[0\] at wasm offset 0x38$'
 
-# Flag edges (issue 11): the top of --fuel's range parses.
+# Flag edges (issue 11): the top of --fuel's range parses; --max-stack
+# accepts its documented maximum, 32G, and a stack that large, which the
+# allocator cannot give in full, still runs (the engine takes the largest
+# halving it is granted), and deep recursion traps rather than failing
+# for memory. ASan would abort at the refused allocation instead of
+# returning NULL, as libc does.
 run fuel_top "$GRAFT" run --fuel 18446744073709551614 --invoke add "$WORK/t.wasm" 2 40
 check_rc fuel_top 0
 check_out fuel_top i32:42
@@ -142,6 +147,21 @@ check_rc fuel_max 0
 run fuel_over "$GRAFT" run --fuel 18446744073709551616 --invoke add "$WORK/t.wasm" 2 40
 check_rc fuel_over 2
 check_grep fuel_over err 'expected a whole number'
+printf '(module (func $f (export "deep") (param i32) (result i32)
+  (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+    (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))' \
+  > "$WORK/deep.wat"
+wat2wasm "$WORK/deep.wat" -o "$WORK/deep.wasm" || abort "wat2wasm deep.wat failed"
+huge_ok="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1"
+run stack_32g env ASAN_OPTIONS="$huge_ok" "$GRAFT" run --max-stack 32G --invoke deep "$WORK/deep.wasm" 9000
+check_rc stack_32g 0
+check_out stack_32g i32:9000
+run stack_32g_deep env ASAN_OPTIONS="$huge_ok" "$GRAFT" run --max-stack 32G --invoke deep "$WORK/deep.wasm" 20000
+check_rc stack_32g_deep 134
+check_grep stack_32g_deep err '^graft: trap: call stack exhausted'
+run stack_over "$GRAFT" run --max-stack 33G --invoke deep "$WORK/deep.wasm" 1
+check_rc stack_over 2
+check_grep stack_over err 'must be from 512 bytes to 32G'
 
 # ---- inspect ----------------------------------------------------------------------
 run inspect "$GRAFT" inspect "$WORK/t.wasm"

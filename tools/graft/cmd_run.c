@@ -144,18 +144,23 @@ static bool opt_max_memory(void *o, const char *value)
     return true;
 }
 
-/* The value stack: BYTES / 8 cells (the call depth stays 10000 frames). */
+/* The value stack: BYTES / 8 cells (the call depth stays 10000 frames).
+ * The engine counts cells in 32 bits, so 32G (2^32 cells) is taken as
+ * 2^32 - 1 cells; docs/cli.md says so. Above 8M the limit is a ceiling:
+ * the engine allocates the largest halving of it that memory grants
+ * (graft__store_stack), so a huge value runs and deep calls trap. */
 static bool opt_max_stack(void *o, const char *value)
 {
     uint64_t bytes;
     if (!parse_amount("--max-stack", value, true, &bytes))
         return false;
     uint64_t cells = bytes / 8u;
-    if (cells < 64u || cells > UINT32_MAX) {
+    if (cells < 64u || cells > (uint64_t)UINT32_MAX + 1) {
         cli_error("--max-stack %s: must be from 512 bytes to 32G", value);
         return false;
     }
-    ((run_options *)o)->limits.max_stack_slots = (uint32_t)cells;
+    ((run_options *)o)->limits.max_stack_slots =
+        cells > UINT32_MAX ? UINT32_MAX : (uint32_t)cells;
     return true;
 }
 
