@@ -91,44 +91,36 @@ static void test_limit_past_budget(void)
     graft_env_free(env);
 }
 
+/* The first call on a store whose stack limit is nslots, with the value
+ * stack's allocation refused once or not: its result and the limit after. */
+static void first_call(uint32_t nslots, int refuse, graft_result want, uint32_t want_slots)
+{
+    graft_env *env;
+    graft_store *s;
+    graft_module *m;
+    CHECK_EQ_INT(graft_env_new(NULL, &env), GRAFT_OK);
+    graft_instance *inst = instance(env, nslots, &m, &s);
+    /* The first call allocates the frame stack, then the value stack. */
+    if (refuse) graft_env_fail_alloc_after(env, 2);
+    int32_t v = -1;
+    if (inst) {
+        CHECK_EQ_INT(call_i32(inst, "one", 0, 0, &v), want);
+        CHECK_EQ_INT(s->limits.max_stack_slots, want_slots);
+    }
+    graft_store_free(s);
+    graft_module_free(m);
+    graft_env_free(env);
+}
+
 /* A limit the allocator grants is kept as it is; when the allocator
  * refuses the stack (an injected failure), the next halving is taken, but
  * not below the default: a limit up to it fails the call for memory. */
 static void test_limit_granted(void)
 {
-    for (int refuse = 0; refuse <= 1; refuse++) {
-        graft_env *env;
-        graft_store *s;
-        graft_module *m;
-        CHECK_EQ_INT(graft_env_new(NULL, &env), GRAFT_OK);
-        graft_instance *inst = instance(env, 1u << 22, &m, &s);
-        /* The first call allocates the frame stack, then the value stack. */
-        if (refuse) graft_env_fail_alloc_after(env, 2);
-        int32_t v = -1;
-        if (inst) {
-            CHECK_EQ_INT(call_i32(inst, "one", 0, 0, &v), GRAFT_OK);
-            CHECK_EQ_INT(s->limits.max_stack_slots, (refuse ? 1u << 21 : 1u << 22));
-        }
-        graft_store_free(s);
-        graft_module_free(m);
-        graft_env_free(env);
-    }
-    for (int refuse = 0; refuse <= 1; refuse++) {
-        graft_env *env;
-        graft_store *s;
-        graft_module *m;
-        CHECK_EQ_INT(graft_env_new(NULL, &env), GRAFT_OK);
-        graft_instance *inst = instance(env, 1u << 20, &m, &s);
-        if (refuse) graft_env_fail_alloc_after(env, 2);
-        int32_t v = -1;
-        if (inst) {
-            CHECK_EQ_INT(call_i32(inst, "one", 0, 0, &v), refuse ? GRAFT_ERR_RESOURCE : GRAFT_OK);
-            CHECK_EQ_INT(s->limits.max_stack_slots, 1u << 20);
-        }
-        graft_store_free(s);
-        graft_module_free(m);
-        graft_env_free(env);
-    }
+    first_call(1u << 22, 0, GRAFT_OK, 1u << 22);
+    first_call(1u << 22, 1, GRAFT_OK, 1u << 21);
+    first_call(1u << 20, 0, GRAFT_OK, 1u << 20);
+    first_call(1u << 20, 1, GRAFT_ERR_RESOURCE, 1u << 20);
 }
 
 int main(void)
