@@ -778,7 +778,7 @@ static void broker_apply(agent *ag, config *old)
 /* Starts /metrics on the config's port; false when it cannot be bound. */
 static bool http_start(agent *ag)
 {
-    if (!metrics_http_start(ag->met, ag->cfg.http.listen, (uint16_t)ag->cfg.http.port, NULL, NULL,
+    if (!metrics_http_start(ag->met, ag->cfg.http.listen, (uint16_t)ag->cfg.http.port, agent_health, ag,
                             &ag->http)) {
         ag->http = NULL;
         return false;
@@ -920,7 +920,9 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     }
     char path[CONFIG_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/kv.sqlite", ag->cfg.state_dir);
-    if (kvs_open(path, ag->cfg.agent.commit_window_ms, &ag->kv) != KVS_OK) {
+    kvs_options kvo = { .window_ms = ag->cfg.agent.commit_window_ms, .queue_max_bytes = opt->kv_queue_bytes,
+                        .log = agent_kv_log, .log_user = ag };
+    if (kvs_open_opts(path, &kvo, &ag->kv) != KVS_OK) {
         snprintf(err, cap, "kv store %s: %s", path, ag->kv ? kvs_errmsg(ag->kv) : "out of memory");
         goto fail;
     }
@@ -928,6 +930,7 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     if (!agent_observe_start(ag, err, cap)) goto fail;
     ag->met = metrics_new();
     if (!ag->met) { snprintf(err, cap, "out of memory"); goto fail; }
+    kvs_attach_metrics(ag->kv, ag->met);
     if (ag->cfg.http.enabled) {
         if (http_start(ag))
             alog(ag->log, ALOG_INFO, NULL, "metrics on http://%s:%u/metrics", ag->cfg.http.listen,
@@ -974,17 +977,17 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
 fail:
     agent_observe_stop(ag);
     metrics_http_stop(ag->http);
+    if (ag->kv) kvs_close(ag->kv);                   /* before the registry its series live in */
     if (ag->met) metrics_free(ag->met);
     if (ag->drivers) drv_registry_free(ag->drivers);
-    if (ag->kv) kvs_close(ag->kv);
     if (ag->bus) bus_free(ag->bus);
     agent_release(ag);
     return false;
 }
 
-void agent_stop(agent *ag)
+bool agent_stop(agent *ag)
 {
-    if (!ag) return;
+    if (!ag) return true;
     alog(ag->log, ALOG_INFO, NULL, "stopping: no more input, draining in-flight events");
     drv_publish_stop(ag->drivers);
     agent_observe_stop_input(ag);
@@ -998,13 +1001,16 @@ void agent_stop(agent *ag)
     pthread_join(ag->watchdog, NULL);
     agent_observe_stop(ag);
     metrics_http_stop(ag->http);
+    /* kvs_close retries a failing disk for a bounded time and logs the
+     * events it could not write, with SQLite's reason. */
     kvs_result kr = kvs_close(ag->kv);
-    if (kr != KVS_OK) alog(ag->log, ALOG_ERROR, NULL, "kv flush failed");
+    if (kr != KVS_OK) alog(ag->log, ALOG_ERROR, NULL, "stopped: kv state NOT fully written (see above)");
     else alog(ag->log, ALOG_INFO, NULL, "stopped: kv flushed");
     drv_registry_free(ag->drivers);
     bus_free(ag->bus);
     metrics_free(ag->met);
     agent_release(ag);
+    return kr == KVS_OK;
 }
 
 size_t agent_stats(agent *ag, agent_mod_stats *out, size_t cap)

@@ -32,6 +32,7 @@ typedef struct agent_options {
     const char *dump_path;      /* ... are written as JSON lines here */
     const char *inject_path;    /* --inject: a file tailed for "TOPIC PAYLOAD" lines */
     bool observe;               /* keep the latest value per topic for agent_summary */
+    size_t kv_queue_bytes;      /* --kv-queue-bytes: bound on kv events not yet on disk; 0: the default */
 } agent_options;
 
 typedef enum agent_mod_state {
@@ -59,7 +60,9 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
  * *cfg. A module or driver that fails to load is logged and skipped (its
  * running version, if any, stays). */
 bool agent_reload(agent *a, config *cfg, char *err, size_t err_cap);
-void agent_stop(agent *a);
+/* false when kv events committed by modules could not be written (the
+ * log says how many and why): graftd then exits non-zero. */
+bool agent_stop(agent *a);
 /* Logs one "summary" line: per-module counters and the latest values seen. */
 void agent_summary(agent *a);
 size_t agent_stats(agent *a, agent_mod_stats *out, size_t cap);

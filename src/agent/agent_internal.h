@@ -182,6 +182,10 @@ bool agent_observe_start(agent *ag, char *err, size_t cap);
 bool agent_inject_start(agent *ag, char *err, size_t cap);
 void agent_observe_stop_input(agent *ag);
 void agent_observe_stop(agent *ag);
+/* kvs_options.log for the agent's store (user = the agent). */
+void agent_kv_log(void *user, int level, const char *msg);
+/* The /healthz callback (user = the agent): false while kv is failing. */
+bool agent_health(void *user);
 
 /* worker.c */
 /* The module's memory limit in 64 KiB pages (its store's max_memory_pages):

@@ -284,3 +284,18 @@ void agent_summary_print(agent *ag, FILE *out, double uptime_s)
                 (unsigned long long)st[i].fuel_used);
     fflush(out);
 }
+
+/* The kv store's log callback (kvs_options.log): its failure, recovery and
+ * loss lines go to graftd's log as the agent's. */
+void agent_kv_log(void *user, int level, const char *msg)
+{
+    agent *ag = user;
+    alog(ag->log, level, NULL, "%s", msg);
+}
+
+/* /healthz: unhealthy while the kv store cannot make writes durable. */
+bool agent_health(void *user)
+{
+    agent *ag = user;
+    return !ag->kv || kvs_is_durable(ag->kv);
+}

@@ -7,10 +7,14 @@
  *   --dump-topic FILTER    write messages matching FILTER ...
  *   --dump-file PATH       ... as JSON lines to PATH (debug and tests)
  *   --inject PATH          tail PATH for "TOPIC PAYLOAD" lines to publish
+ *   --kv-queue-bytes N     bound on kv events not yet on disk (default 1 MiB)
  *
  * Exit status: 0 after SIGTERM or SIGINT (input stopped, in-flight events
  * drained, kv flushed); 2 for a usage error or a malformed config (the
- * message gives file:line:column); 1 when the agent cannot start.
+ * message gives file:line:column); 1 when the agent cannot start; 3 when it
+ * stopped but kv events that modules committed could not be written (the
+ * disk failed through kvs_close's bounded retry; the log says how many and
+ * SQLite's reason), so a supervisor sees that state was lost.
  * SIGHUP reloads the config file: drivers and modules are added, replaced
  * and removed, and a changed broker or http section restarts the bridge or
  * /metrics, without a restart (state_dir and agent.commit_window_ms need
@@ -39,7 +43,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: graftd --config FILE [--log-level debug|info|warn|error] [--summary-every SECONDS [--summary-text]]\n"
-                    "              [--dump-topic FILTER --dump-file PATH] [--inject PATH]\n");
+                    "              [--dump-topic FILTER --dump-file PATH] [--inject PATH] [--kv-queue-bytes N]\n");
 }
 
 static int parse_level(const char *s)
@@ -86,6 +90,15 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--dump-topic") == 0) opt.dump_filter = v;
         else if (strcmp(a, "--dump-file") == 0) opt.dump_path = v;
         else if (strcmp(a, "--inject") == 0) opt.inject_path = v;
+        else if (strcmp(a, "--kv-queue-bytes") == 0) {
+            char *end;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (*end || n < 4096 || n > ((size_t)1 << 40)) {
+                fprintf(stderr, "graftd: --kv-queue-bytes %s: expected a byte count from 4096 up\n", v);
+                return 2;
+            }
+            opt.kv_queue_bytes = (size_t)n;
+        }
         else { fprintf(stderr, "graftd: unknown option %s\n", a); usage(); return 2; }
         i++;
     }
@@ -150,9 +163,9 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &now);
         agent_summary_print(ag, stdout, (double)(now.tv_sec - t0.tv_sec));
     }
-    agent_stop(ag);
+    bool kv_written = agent_stop(ag);
     notify_close(&nt);
-    alog(lg, ALOG_INFO, NULL, "exiting");
+    alog(lg, kv_written ? ALOG_INFO : ALOG_ERROR, NULL, kv_written ? "exiting" : "exiting with status 3: kv state lost");
     alog_free(lg);
-    return 0;
+    return kv_written ? 0 : 3;
 }
