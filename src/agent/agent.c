@@ -17,12 +17,15 @@
  * when it changed; state_dir and the kv commit window stay as started.
  * Modules are matched by name. Same fingerprint: kept untouched.
  * New name: added. Missing or disabled: removed (its worker drains its
- * inbox, kv is committed). Changed: replaced by stopping the old instance
- * after the new one is prepared (loaded and checked), then launching the
- * new one on a new subscriber; messages published in the few microseconds
- * between closing the old subscriber and opening the new one are not
- * delivered to it (QoS 0). A new config with a pipeline cycle, or whose
- * replacement modules fail to load, leaves the old modules running. */
+ * inbox, kv is committed). Changed: the new version is prepared (loaded
+ * and checked) and instantiated beside the running one (stage); only then
+ * is the old instance stopped, its kv namespace handed to the new one in
+ * memory, and the new one launched on a new subscriber; messages published
+ * in the few microseconds between closing the old subscriber and opening
+ * the new one are not delivered to it (QoS 0). A replacement that fails
+ * any step before the old one stops keeps the old one as it was
+ * (keep_running: logged, counted). A new config with a pipeline cycle is
+ * refused whole. */
 #include "agent_internal.h"
 
 #include <errno.h>
