@@ -118,14 +118,7 @@ full_off() {
 }
 
 # ---- 1. writes flow ---------------------------------------------------------------
-(cd "$D" && exec timeout -s KILL 120 "$GRAFTD" --config config.json --kv-queue-bytes "$QUEUE" \
-   --dump-topic 'kv/#' --dump-file dump.jsonl 2>>err.log) &
-GPID=$!
-PIDS+=("$GPID")
-wait_for "$D/err.log" '"msg":"graftd .* up:' 20 || abort "graftd did not come up" "$(tail -5 "$D/err.log")"
-GD=$(pgrep -P "$GPID")
-PIDS+=("$GD")
-PORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$D/err.log" | head -1)
+graftd_up "$D" 120 --config config.json --kv-queue-bytes "$QUEUE" --dump-topic 'kv/#' --dump-file dump.jsonl
 until_count kv/ok 150 && pass || fail "the module's writes are acknowledged" "$(count kv/ok) kv/ok"
 scrape
 [ "$(metric graft_kv_durable)" = 1 ] && [ "$(metric graft_kv_queue_limit_bytes)" = "$QUEUE" ] && [ "$(healthz)" = 200 ] \

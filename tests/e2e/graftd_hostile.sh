@@ -45,17 +45,8 @@ module() {
   MODS+=("{ \"name\": \"$name\", \"wasm\": \"$D/mods/$name.wasm\", \"grants\": { $caps } }")
 }
 
-module ticker '"publish": ["ok/tick"], "timers": { "count": 1, "min_period_ms": 20 }' '"wall_ms_per_event": 2000' <<'WAT'
-(module
-  (import "iot_v1" "publish" (func $pub (param i32 i32 i32 i32) (result i32)))
-  (import "iot_v1" "timer_start" (func $start (param i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "ok/tick")
-  (func (export "on_start") (result i32) (call $start (i32.const 1) (i32.const 20) (i32.const 1)))
-  (func (export "on_timer") (param i32) (result i32)
-    (drop (call $pub (i32.const 0) (i32.const 7) (i32.const 0) (i32.const 2)))
-    (i32.const 0)))
-WAT
+cp "$SRC/tests/e2e/wat/ticker.wat" "$D/ticker.wat"
+module ticker '"publish": ["ok/tick"], "timers": { "count": 1, "min_period_ms": 20 }' '"wall_ms_per_event": 2000' <"$D/ticker.wat"
 
 # ---- A: exports typed to write eight values past a one-value buffer ----
 R8='(result i64 i64 i64 i64 i64 i64 i64 i64)'
@@ -149,13 +140,7 @@ config() {
 }
 config "${MODS[@]}"
 
-(cd "$D" && exec timeout -s KILL 120 "$GRAFTD" --config config.json --dump-topic 'ok/#' --dump-file dump.jsonl 2>>err.log) &
-GPID=$!
-PIDS+=("$GPID")
-wait_for "$D/err.log" '"msg":"graftd .* up:' 20 || abort "graftd did not come up" "$(tail -5 "$D/err.log")"
-GD=$(pgrep -P "$GPID")
-PIDS+=("$GD")
-PORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$D/err.log" | head -1)
+graftd_up "$D" 120 --config config.json --dump-topic 'ok/#' --dump-file dump.jsonl
 
 # ---- A ----
 for e in _initialize on_start on_message on_timer health graft_alloc; do

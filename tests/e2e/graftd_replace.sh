@@ -31,17 +31,7 @@ mount -t tmpfs -o size=3m tmpfs "$D/state" || abort "cannot mount a tmpfs on $D/
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; sleep 0.2; umount "$D/state" 2>/dev/null; rm -rf "$WORK"' EXIT
 
-cat >"$D/mods/ticker.wat" <<'WAT'
-(module
-  (import "iot_v1" "publish" (func $pub (param i32 i32 i32 i32) (result i32)))
-  (import "iot_v1" "timer_start" (func $start (param i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (data (i32.const 0) "ok/tick")
-  (func (export "on_start") (result i32) (call $start (i32.const 1) (i32.const 20) (i32.const 1)))
-  (func (export "on_timer") (param i32) (result i32)
-    (drop (call $pub (i32.const 0) (i32.const 7) (i32.const 0) (i32.const 2)))
-    (i32.const 0)))
-WAT
+cp "$SRC/tests/e2e/wat/ticker.wat" "$D/mods/ticker.wat"
 # counter VERSION_TAG START_BODY: the counting module; START_BODY goes in
 # its start function (empty: none), VERSION_TAG is published with the count.
 counter_wat() {
@@ -108,17 +98,7 @@ config() {
 }
 config
 
-RELOADS=0
-reload() {
-  RELOADS=$((RELOADS + 1))
-  kill -HUP "$GD"
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [ "$(grep -cE '"msg":"(reloaded|reload refused)' "$D/err.log")" -ge "$RELOADS" ] && return 0
-    sleep 0.05
-  done
-  fail "reload $RELOADS was not answered" "$(tail -3 "$D/err.log")"
-}
+reload() { reload_in "$D"; }
 # last: the last count counter published.
 last() { grep -F '"topic":"out/count"' "$D/dump.jsonl" | tail -1 | sed -n 's/.*"text":"v[0-9] \([0-9]*\)".*/\1/p'; }
 lasttag() { grep -F '"topic":"out/count"' "$D/dump.jsonl" | tail -1 | sed -n 's/.*"text":"\(v[0-9]\) .*/\1/p'; }
@@ -129,13 +109,7 @@ refused() {  # refused N: the replacement_refused counter of counter is N
   [ "${v:-0}" = "$1" ]
 }
 
-(cd "$D" && exec timeout -s KILL 150 "$GRAFTD" --config config.json --dump-topic 'out/#' --dump-file dump.jsonl 2>>err.log) &
-GPID=$!
-PIDS+=("$GPID")
-wait_for "$D/err.log" '"msg":"graftd .* up:' 20 || abort "graftd did not come up" "$(tail -5 "$D/err.log")"
-GD=$(pgrep -P "$GPID")
-PIDS+=("$GD")
-PORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$D/err.log" | head -1)
+graftd_up "$D" 150 --config config.json --dump-topic 'out/#' --dump-file dump.jsonl
 wait_for "$D/dump.jsonl" '"text":"v1 5"' 10 || abort "counter does not count" "$(tail -3 "$D/err.log")"
 wait_for "$D/err.log" '"module":"flaky","msg":"restarting' 10 || fail "flaky traps and backs off"
 

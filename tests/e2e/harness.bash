@@ -118,3 +118,34 @@ wait_for() {
 # values FILE TOPIC: the reading values on exactly TOPIC in a graftd
 # --dump-file, in order.
 values() { grep -F "\"topic\":\"$2\"" "$1" | sed -n 's/.*"value":\([^,}]*\).*/\1/p'; }
+
+# graftd_up DIR SECONDS ARGS...: start $BUILD/graftd ARGS in DIR under
+# `timeout -s KILL SECONDS`, stderr appended to DIR/err.log, and wait for
+# its "up" line. Sets GPID (the timeout), GD (graftd itself: signals go to
+# it) and PORT (its /metrics port; empty without http), adding both pids
+# to the caller's PIDS array (killed by its EXIT trap).
+graftd_up() {
+  local dir=$1 secs=$2
+  shift 2
+  (cd "$dir" && exec timeout -s KILL "$secs" "$BUILD/graftd" "$@" 2>>err.log) &
+  GPID=$!
+  PIDS+=("$GPID")
+  wait_for "$dir/err.log" '"msg":"graftd .* up:' 20 || abort "graftd did not come up" "$(tail -5 "$dir/err.log")"
+  GD=$(pgrep -P "$GPID")
+  PIDS+=("$GD")
+  PORT=$(sed -n 's|.*metrics on http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$dir/err.log" | head -1)
+}
+
+# reload DIR: SIGHUP graftd ($GD) and wait for the next "reloaded" or
+# "reload refused" line in DIR/err.log (RELOADS counts them).
+RELOADS=0
+reload_in() {
+  RELOADS=$((RELOADS + 1))
+  kill -HUP "$GD"
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [ "$(grep -cE '"msg":"(reloaded|reload refused)' "$1/err.log")" -ge "$RELOADS" ] && return 0
+    sleep 0.05
+  done
+  fail "reload $RELOADS was not answered" "$(tail -3 "$1/err.log")"
+}
