@@ -106,7 +106,7 @@ full_on() {
   : >"$D/filling"
   ( while [ -e "$D/filling" ]; do
       dd if=/dev/zero of="$STATE/filler" bs=4k oflag=append conv=notrunc 2>/dev/null
-      sleep 0.02
+      sleep 0.01   # ahead of the first retry (100 ms) when a checkpoint hands pages back
     done ) &
   FILLER=$!
   PIDS+=("$FILLER")
