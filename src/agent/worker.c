@@ -131,7 +131,7 @@ static void report_trap(agent_mod *mod, const char *what, graft_result r)
     const char *message = mod->refusal ? mod->refusal
                           : mod->overran ? "wall-time deadline exceeded as the handler returned" : e->message;
     const char *bt = mod->refusal || mod->overran || !e->backtrace ? "" : e->backtrace;
-    char full[640];
+    char full[400];   /* fits last_error with "trap in WHAT: " */
     if (mod->deadline_hit && !mod->overran)
         snprintf(full, sizeof full, "%s (wall-time deadline of %u ms)", message, mod->limits.wall_ms_per_event);
     else
