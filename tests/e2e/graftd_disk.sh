@@ -28,7 +28,7 @@ for tool in wat2wasm sqlite3 curl; do command -v "$tool" >/dev/null || abort "$t
 D="$WORK/d"
 STATE="$D/state"
 mkdir -p "$STATE"
-mount -t tmpfs -o size=3m tmpfs "$STATE" || abort "mount -t tmpfs -o size=3m tmpfs $STATE failed"
+mount -t tmpfs -o size=3m,mode=0700 tmpfs "$STATE" || abort "mount -t tmpfs -o size=3m,mode=0700 tmpfs $STATE failed"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done

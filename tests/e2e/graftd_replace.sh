@@ -27,7 +27,7 @@ command -v curl >/dev/null || abort "curl is needed"
 
 D="$WORK/d"
 mkdir -p "$D/mods" "$D/state"
-mount -t tmpfs -o size=3m tmpfs "$D/state" || abort "cannot mount a tmpfs on $D/state"
+mount -t tmpfs -o size=3m,mode=0700 tmpfs "$D/state" || abort "cannot mount a tmpfs on $D/state"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; sleep 0.2; umount "$D/state" 2>/dev/null; rm -rf "$WORK"' EXIT
 
