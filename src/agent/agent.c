@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 const char *agent_mod_state_name(int state)
 {
@@ -585,11 +586,22 @@ static agent_mod *keep_running(agent *ag, agent_mod *old, const char *why)
     return old;
 }
 
+/* Records why module cm is not running, for /healthz and graft_module_state. */
+static void note_failed(agent_failed *f, const config_module *cm, const char *why)
+{
+    snprintf(f->name, sizeof f->name, "%s", cm->name);
+    f->state = strstr(why, "refused") ? "refused" : "failed";
+    snprintf(f->reason, sizeof f->reason, "%s", why);
+    f->required = cm->required;
+}
+
 /* Prepares every enabled module of cfg. kept[i]: the running mod to keep
  * (same fingerprint) or NULL; fresh[i]: a newly prepared one or NULL
- * (failed or kept). Checks the memory budget and the cycles over the
- * resulting set. false: refused as a whole (err says why). */
-static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fresh, char *err, size_t cap)
+ * (failed or kept); failed[i]: why module i will not run, when it will
+ * not. Checks the memory budget and the cycles over the resulting set.
+ * false: refused as a whole (err says why). */
+static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fresh, agent_failed *failed,
+                 char *err, size_t cap)
 {
     size_t n = cfg->nmodules, count = 0;
     uint64_t memory = 0;
@@ -605,6 +617,7 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
         if (!m) {
             if (!old) {
                 alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
+                note_failed(&failed[i], cm, why);
                 continue;
             }
             m = kept[i] = keep_running(ag, old, why);
@@ -625,12 +638,14 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
             kept[i] = fresh[i] = NULL;
             if (!replacing || memory + old->limits.memory_bytes > cfg->budget_memory_bytes) {
                 alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
+                note_failed(&failed[i], cm, why);
                 continue;
             }
             m = kept[i] = keep_running(ag, old, why);
         }
         memory += m->limits.memory_bytes;
         all[count++] = m;
+        atomic_store(&m->required, cm->required);
     }
     bool ok = check_cycles(all, count, cfg, err, cap);
     free(all);
@@ -739,6 +754,17 @@ static size_t broker_diff(const config_broker *x, const config_broker *y, jbuf *
     return n;
 }
 
+/* Makes m the running bridge and returns the one before (to be freed
+ * outside mqtt_mu: /metrics and /healthz wait on it, not on the free). */
+static mqtt_bridge *set_bridge(agent *ag, mqtt_bridge *m)
+{
+    pthread_mutex_lock(&ag->mqtt_mu);
+    mqtt_bridge *prev = ag->mqtt;
+    ag->mqtt = m;
+    pthread_mutex_unlock(&ag->mqtt_mu);
+    return prev;
+}
+
 /* A changed broker section: the new bridge is created first (a failure
  * keeps the running one), then the old one is freed; mqtt_bridge_free
  * closes its bus subscriber at once and sends what it had queued. */
@@ -751,14 +777,14 @@ static void broker_apply(agent *ag, config *old)
     jb_init(&b, keys, sizeof keys);
     if (x->enabled && y->enabled && broker_diff(x, y, &b) == 0) return;
     if (!y->enabled) {
-        mqtt_bridge_free(ag->mqtt);
-        ag->mqtt = NULL;
+        mqtt_bridge_free(set_bridge(ag, NULL));
         alog(ag->log, ALOG_INFO, NULL, "reload: broker: section removed; the bridge to mqtt://%s:%u is stopped",
              x->host, x->port);
         return;
     }
     char err[1024];
-    mqtt_bridge *m = mqtt_bridge_new(ag->bus, y, err, sizeof err);
+    mqtt_bridge_hooks hooks = { agent_bridge_log, ag };
+    mqtt_bridge *m = mqtt_bridge_new(ag->bus, y, &hooks, err, sizeof err);
     if (!m) {
         alog(ag->log, ALOG_ERROR, NULL, "reload: broker: the new bridge to mqtt://%s:%u cannot start (%s); %s",
              y->host, y->port, err, ag->mqtt ? "the running bridge stays" : "running without a broker");
@@ -767,8 +793,7 @@ static void broker_apply(agent *ag, config *old)
         *y = tmp;
         return;
     }
-    mqtt_bridge *prev = ag->mqtt;
-    ag->mqtt = m;
+    mqtt_bridge *prev = set_bridge(ag, m);
     mqtt_bridge_free(prev);
     if (prev)
         alog(ag->log, ALOG_INFO, NULL, "reload: broker: %s changed; bridge replaced, now bridging the bus to mqtt://%s:%u",
@@ -822,10 +847,16 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
     start_only want = { .state_dir_changed = false };
     if (ag->running) keep_start_only(ag, cfg, &want);
     agent_mod **kept = calloc(n ? n : 1, sizeof *kept), **fresh = calloc(n ? n : 1, sizeof *fresh);
-    if (!kept || !fresh) { free(kept); free(fresh); snprintf(err, cap, "out of memory"); return false; }
-    if (!plan(ag, cfg, kept, fresh, err, cap)) {
+    agent_failed *failed = calloc(n ? n : 1, sizeof *failed);
+    if (!kept || !fresh || !failed) {
+        free(kept); free(fresh); free(failed);
+        snprintf(err, cap, "out of memory");
+        return false;
+    }
+    if (!plan(ag, cfg, kept, fresh, failed, err, cap)) {
         free(kept);
         free(fresh);
+        free(failed);
         if (ag->running) {              /* the caller gets its config back as it was */
             memcpy(cfg->state_dir, want.state_dir, sizeof cfg->state_dir);
             cfg->agent.commit_window_ms = want.commit_window_ms;
@@ -873,6 +904,7 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         char why[1024];
         if (!mod_launch(ag, fresh[i], why, sizeof why)) {
             alog(ag->log, ALOG_ERROR, fresh[i]->name, "%s", why);
+            note_failed(&failed[i], &ag->cfg.modules[i], why);
             if (find_mod(ag, fresh[i]->name) == fresh[i]) mod_retire(ag, fresh[i], NULL);
             else mod_free(fresh[i]);
         }
@@ -884,6 +916,10 @@ bool agent_reload(agent *ag, config *cfg, char *err, size_t cap)
         http_apply(ag, &old);
     }
     config_free(&old);
+    size_t nfailed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (failed[i].name[0] && !find_mod(ag, failed[i].name)) failed[nfailed++] = failed[i];
+    agent_status_set(ag, failed, nfailed);
     free(was);
     free(kept);
     free(fresh);
@@ -899,7 +935,42 @@ static void agent_release(agent *ag)
     free(ag->drvs);
     pthread_mutex_destroy(&ag->mods_mu);
     pthread_mutex_destroy(&ag->seen_mu);
+    pthread_mutex_destroy(&ag->mqtt_mu);
+    free(ag->failed);
     free(ag);
+}
+
+/* With agent.require_at_start: false (err names the module) when a module
+ * marked required did not start: refused, failed to load or launch, or
+ * not running once its start ended (trapped, refused in on_start), or
+ * still starting after a bound generous for a loaded machine. */
+static bool required_started(agent *ag, char *err, size_t cap)
+{
+    if (!ag->cfg.agent.require_at_start) return true;
+    for (size_t i = 0; i < ag->nfailed; i++)
+        if (ag->failed[i].required) {
+            snprintf(err, cap, "module %s is required (agent.require_at_start) and %s: %s", ag->failed[i].name,
+                     ag->failed[i].state, ag->failed[i].reason);
+            return false;
+        }
+    for (agent_mod *m = ag->mods; m; m = m->next) {
+        if (!atomic_load(&m->required)) continue;
+        /* _initialize and on_start run on the worker, each within its deadline */
+        int64_t until = agent_now_ns() + (int64_t)(2u * m->limits.wall_ms_per_event + 10000u) * 1000000;
+        while (atomic_load(&m->state) == AGENT_MOD_STARTING && agent_now_ns() < until) {
+            struct timespec ts = { 0, 10 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+        int state = atomic_load(&m->state);
+        if (state != AGENT_MOD_RUNNING) {
+            pthread_mutex_lock(&m->mu);
+            snprintf(err, cap, "module %s is required (agent.require_at_start) and did not start: %s%s%s", m->name,
+                     agent_mod_state_name(state), m->last_error[0] ? ": " : "", m->last_error);
+            pthread_mutex_unlock(&m->mu);
+            return false;
+        }
+    }
+    return true;
 }
 
 bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, size_t cap)
@@ -913,6 +984,7 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     memset(cfg, 0, sizeof *cfg);
     pthread_mutex_init(&ag->mods_mu, NULL);
     pthread_mutex_init(&ag->seen_mu, NULL);
+    pthread_mutex_init(&ag->mqtt_mu, NULL);
     ag->log = alog_new(opt->log_level >= 0 ? opt->log_level : (int)ag->cfg.agent.log_level);
     ag->bus = bus_new(0);
     ag->drivers = drv_registry_new(NULL, NULL);
@@ -934,6 +1006,7 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     ag->met = metrics_new();
     if (!ag->met) { snprintf(err, cap, "out of memory"); goto fail; }
     kvs_attach_metrics(ag->kv, ag->met);
+    metrics_set_collector(ag->met, agent_collect, ag);
     if (ag->cfg.http.enabled) {
         if (http_start(ag))
             alog(ag->log, ALOG_INFO, NULL, "metrics on http://%s:%u/metrics", ag->cfg.http.listen,
@@ -954,8 +1027,13 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
         pthread_join(ag->watchdog, NULL);
         goto fail;
     }
+    if (!required_started(ag, err, cap)) {
+        agent_stop(ag);
+        return false;
+    }
     if (ag->cfg.broker.enabled) {
-        ag->mqtt = mqtt_bridge_new(ag->bus, &ag->cfg.broker, err, cap);
+        mqtt_bridge_hooks hooks = { agent_bridge_log, ag };
+        set_bridge(ag, mqtt_bridge_new(ag->bus, &ag->cfg.broker, &hooks, err, cap));
         if (!ag->mqtt) {
             char why[1024];
             snprintf(why, sizeof why, "broker: %s", err);
@@ -999,7 +1077,7 @@ bool agent_stop(agent *ag)
     for (agent_mod *m = ag->mods; m; m = m->next) bus_sub_close(m->sub);
     pthread_mutex_unlock(&ag->mods_mu);
     while (ag->mods) mod_retire(ag, ag->mods, NULL);
-    if (ag->mqtt) mqtt_bridge_free(ag->mqtt);   /* after the drain: what modules published goes out */
+    mqtt_bridge_free(set_bridge(ag, NULL));     /* after the drain: what modules published goes out */
     atomic_store(&ag->quit, true);
     pthread_join(ag->watchdog, NULL);
     agent_observe_stop(ag);

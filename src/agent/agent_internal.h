@@ -57,6 +57,16 @@ typedef struct agent_timer {
 
 typedef struct agent_mod agent_mod;
 
+/* A configured, enabled module that is not running: it was refused (its
+ * checks, the memory budget) or failed to load or start. /healthz and
+ * graft_module_state show it. */
+typedef struct agent_failed {
+    char name[IOT_NAME_MAX + 1];
+    const char *state;                 /* "refused" or "failed" (static text) */
+    char reason[512];                  /* what the error log said */
+    bool required;                     /* the config marks it required */
+} agent_failed;
+
 /* A driver as it runs: what reload compares a new config's driver with. */
 typedef struct agent_driver {
     config_driver cfg;                 /* the parameters it was built from (topic: its current one) */
@@ -73,6 +83,7 @@ struct agent_mod {
     iot_limits limits;                 /* effective limits */
     config_agent acfg;                 /* the agent settings it started under (rate, backoff);
                                           a copy, so a reload never races the worker */
+    _Atomic bool required;             /* the config marks it required (/healthz); reload updates it */
     char state_dir[CONFIG_PATH_MAX];
     graft_env *env;                    /* one env per module: its own budget */
     graft_module *module;
@@ -142,7 +153,12 @@ struct agent {
     pthread_t watchdog;
     metrics *met;                      /* the registry /metrics serves */
     metrics_http *http;                /* NULL when disabled or not bound */
-    mqtt_bridge *mqtt;                 /* NULL without a "broker" section */
+    mqtt_bridge *mqtt;                 /* NULL without a "broker" section; changed under mqtt_mu */
+    pthread_mutex_t mqtt_mu;           /* /metrics and /healthz read the bridge under it */
+    agent_failed *failed;              /* nfailed modules not running (under mods_mu) */
+    size_t nfailed;
+    char shown_name[IOT_NAME_MAX + 1]; /* agent.name as graft_agent_info shows it (under mods_mu) */
+    bool bridge_shown;                 /* the collector has shown graft_bridge_* series */
     _Atomic bool quit;
     /* The observer: one subscriber on '#' for the summary and the dump. */
     bus_sub *observer;
@@ -184,8 +200,19 @@ void agent_observe_stop_input(agent *ag);
 void agent_observe_stop(agent *ag);
 /* kvs_options.log for the agent's store (user = the agent). */
 void agent_kv_log(void *user, int level, const char *msg);
-/* The /healthz callback (user = the agent): false while kv is failing. */
-bool agent_health(void *user);
+/* The /healthz callback (user = the agent): a JSON body with kv, broker
+ * and module states; false while kv is failing or a required module is not
+ * running. */
+bool agent_health(void *user, char **out_body);
+/* The registry's collector (user = the agent): copies the bus's, the
+ * bridge's and the modules' counters and states into /metrics. */
+void agent_collect(void *user, metrics *m);
+/* After a start or reload: failed (n entries, malloc'd, taken) becomes the
+ * list of modules not running, and graft_agent_info shows agent.name;
+ * series of modules no longer failed and not running go. Main thread. */
+void agent_status_set(agent *ag, agent_failed *failed, size_t n);
+/* The mqtt_bridge_hooks.log callback (user = the agent). */
+void agent_bridge_log(void *user, int level, const char *msg);
 
 /* worker.c */
 /* The module's memory limit in 64 KiB pages (its store's max_memory_pages):

@@ -5,14 +5,22 @@
  *             (agent->seen, under seen_mu, at most 64 topics) and writes
  *             the messages matching --dump-topic as JSON lines:
  *             {"ts_ns":..,"topic":..,"origin":..,"len":N,"value":..} for a
- *             24-byte reading, {"...","text":".."} for UTF-8 text, else "hex".
+ *             sensor reading (as_reading), {"...","text":".."} for UTF-8
+ *             text, else "hex".
  *   injector  tails the --inject file: each complete line "TOPIC PAYLOAD"
  *             (\n in PAYLOAD is a newline) is published with origin
  *             "inject". Tests and the demo use it to send control messages.
  *
- * Both run on their own threads; they stop in agent_observe_stop. */
+ * Both run on their own threads; they stop in agent_observe_stop.
+ *
+ * Also here: what /healthz answers (agent_health, a JSON body) and what
+ * /metrics shows beside the series the workers keep (agent_collect copies
+ * the bus's, the bridge's and the modules' counters and states in before
+ * each render), with the list of modules that are not running
+ * (agent_status_set). */
 #include "agent_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +41,26 @@ static bool is_text(const uint8_t *p, size_t n)
     return true;
 }
 
+/* Whether a payload is a sensor reading (docs/host-api.md), decoded into
+ * *r: 24 bytes whose unit (0-9) and quality (0-2) are known codes. The bus
+ * carries no type tag; these two small codes make bytes 17-19 and 21-23 of
+ * every reading zero, which no text has, so a 24-byte text (JSON, a
+ * status line) is never taken for a reading. */
+static bool as_reading(const bus_msg *m, iot_reading *r)
+{
+    if (m->payload_len != IOT_READING_SIZE) return false;
+    iot_reading_decode(m->payload, r);
+    return r->unit <= 9 && r->quality <= 2;
+}
+
 /* A short text form of a payload: a reading's value, or text, or hex. */
 static void describe(const bus_msg *m, jbuf *b)
 {
-    if (m->payload_len == IOT_READING_SIZE) {
-        iot_reading r;
-        iot_reading_decode(m->payload, &r);
-        jb_raw(b, "\"value\":%.17g,\"unit\":%u,\"quality\":%u,\"sample_ns\":%lld", r.value, r.unit, r.quality,
-               (long long)r.timestamp_ns);
+    iot_reading r;
+    if (as_reading(m, &r)) {
+        if (isfinite(r.value)) jb_raw(b, "\"value\":%.17g", r.value);
+        else jb_raw(b, "\"value\":null");
+        jb_raw(b, ",\"unit\":%u,\"quality\":%u,\"sample_ns\":%lld", r.unit, r.quality, (long long)r.timestamp_ns);
     } else if (is_text(m->payload, m->payload_len)) {
         jb_raw(b, "\"text\":");
         jb_str(b, (const char *)m->payload, m->payload_len);
@@ -64,12 +84,14 @@ static void remember(agent *ag, const bus_msg *m)
     if (s) {
         jbuf b;
         jb_init(&b, s->text, sizeof s->text);
-        if (m->payload_len == IOT_READING_SIZE) {
-            iot_reading r;
-            iot_reading_decode(m->payload, &r);
+        iot_reading r;
+        if (as_reading(m, &r)) {
             jb_raw(&b, "%.3f", r.value);
-        } else {
+        } else if (is_text(m->payload, m->payload_len)) {
             jb_raw(&b, "%.*s", (int)(m->payload_len < 150 ? m->payload_len : 150), (const char *)m->payload);
+        } else {
+            jb_raw(&b, "%zu bytes: ", m->payload_len);
+            for (size_t i = 0; i < m->payload_len && i < 32; i++) jb_raw(&b, "%02x", m->payload[i]);
         }
         s->count++;
     }
@@ -293,9 +315,271 @@ void agent_kv_log(void *user, int level, const char *msg)
     alog(ag->log, level, NULL, "%s", msg);
 }
 
-/* /healthz: unhealthy while the kv store cannot make writes durable. */
-bool agent_health(void *user)
+void agent_bridge_log(void *user, int level, const char *msg)
 {
     agent *ag = user;
-    return !ag->kv || kvs_is_durable(ag->kv);
+    alog(ag->log, level, NULL, "%s", msg);
+}
+
+/* ---- /healthz ------------------------------------------------------------- */
+
+/* Appends s to the memstream as a JSON string. */
+static void put_json_str(FILE *o, const char *s)
+{
+    char buf[1100];
+    jbuf b;
+    jb_init(&b, buf, sizeof buf);
+    jb_str(&b, s, strnlen(s, 512));
+    fputs(buf, o);
+}
+
+static void put_module(FILE *o, bool *first, const char *name, const char *state, bool required,
+                       const char *reason)
+{
+    fprintf(o, "%s{\"name\":", *first ? "" : ",");
+    *first = false;
+    put_json_str(o, name);
+    fprintf(o, ",\"state\":\"%s\",\"required\":%s", state, required ? "true" : "false");
+    if (reason && reason[0]) {
+        fputs(",\"reason\":", o);
+        put_json_str(o, reason);
+    }
+    fputc('}', o);
+}
+
+/* The modules' part of the body; the names of required modules not
+ * running are counted in *out_missing. */
+static void put_modules(agent *ag, FILE *o, size_t *out_missing)
+{
+    bool first = true;
+    *out_missing = 0;
+    fputs("\"modules\":[", o);
+    pthread_mutex_lock(&ag->mods_mu);
+    for (agent_mod *m = ag->mods; m; m = m->next) {
+        int state = atomic_load(&m->state);
+        bool required = atomic_load(&m->required);
+        char reason[512] = "";
+        if (state != AGENT_MOD_RUNNING) {
+            pthread_mutex_lock(&m->mu);
+            snprintf(reason, sizeof reason, "%s", m->last_error);
+            pthread_mutex_unlock(&m->mu);
+        }
+        if (required && state != AGENT_MOD_RUNNING) (*out_missing)++;
+        put_module(o, &first, m->name, agent_mod_state_name(state), required, reason);
+    }
+    for (size_t i = 0; i < ag->nfailed; i++) {
+        const agent_failed *f = &ag->failed[i];
+        if (f->required) (*out_missing)++;
+        put_module(o, &first, f->name, f->state, f->required, f->reason);
+    }
+    pthread_mutex_unlock(&ag->mods_mu);
+    fputc(']', o);
+}
+
+static void put_broker(agent *ag, FILE *o)
+{
+    pthread_mutex_lock(&ag->mqtt_mu);
+    if (!ag->mqtt) {
+        pthread_mutex_unlock(&ag->mqtt_mu);
+        fputs("\"broker\":{\"state\":\"none\"}", o);
+        return;
+    }
+    mqtt_bridge_stats st;
+    mqtt_bridge_get_stats(ag->mqtt, &st);
+    pthread_mutex_unlock(&ag->mqtt_mu);
+    fprintf(o, "\"broker\":{\"state\":\"%s\",\"connects\":%llu,\"connect_failures\":%llu,\"buffered\":%zu",
+            st.connected ? "connected" : "disconnected", (unsigned long long)st.connects,
+            (unsigned long long)st.connect_failures, st.buffered);
+    if (st.last_error[0]) {
+        fputs(",\"last_error\":", o);
+        put_json_str(o, st.last_error);
+    }
+    fputc('}', o);
+}
+
+/* /healthz: {"status":"ok"|"unhealthy","agent":NAME,"kv":{"durable":B},
+ * "broker":{...},"modules":[{"name","state","required","reason"}...],
+ * "required_not_running":N}. Unhealthy (503) while the kv store cannot make
+ * writes durable or a module marked required is not running; a module
+ * that is not required never makes it unhealthy, and neither does the
+ * broker (its state is shown, an outage is the bridge's to ride out). */
+bool agent_health(void *user, char **out_body)
+{
+    agent *ag = user;
+    bool durable = !ag->kv || kvs_is_durable(ag->kv);
+    char *buf = NULL;
+    size_t len = 0, missing = 0;
+    FILE *o = open_memstream(&buf, &len);
+    if (!o) return durable;
+    char name[IOT_NAME_MAX + 1];
+    pthread_mutex_lock(&ag->mods_mu);
+    snprintf(name, sizeof name, "%s", ag->shown_name);
+    pthread_mutex_unlock(&ag->mods_mu);
+    fputs("{\"agent\":", o);
+    put_json_str(o, name);
+    fprintf(o, ",\"kv\":{\"durable\":%s},", durable ? "true" : "false");
+    put_broker(ag, o);
+    fputc(',', o);
+    put_modules(ag, o, &missing);
+    bool healthy = durable && missing == 0;
+    fprintf(o, ",\"required_not_running\":%zu,\"status\":\"%s\"}\n", missing, healthy ? "ok" : "unhealthy");
+    if (fclose(o) == 0) *out_body = buf;
+    else free(buf);
+    return healthy;
+}
+
+/* ---- /metrics: what the workers do not keep themselves ---------------------- */
+
+static const char *const module_states[] = { "starting", "running", "backoff", "quarantined", "stopped",
+                                             "refused", "failed" };
+#define NMODULE_STATES (sizeof module_states / sizeof module_states[0])
+
+/* graft_module_state{module,state}: 1 for the module's state, 0 for the others. */
+static void set_state(metrics *reg, const char *module, const char *state)
+{
+    for (size_t i = 0; i < NMODULE_STATES; i++) {
+        metrics_label l[] = { { "module", module }, { "state", module_states[i] } };
+        metrics_gauge *g = metrics_gauge_getl(reg, "graft_module_state",
+                                              "1 for the state the module is in (starting, running, backoff, "
+                                              "quarantined, stopped, refused, failed), 0 for the others.", l, 2);
+        if (g) metrics_gauge_set(g, strcmp(state, module_states[i]) == 0);
+    }
+}
+
+static void set_counter(metrics *reg, const char *name, const char *help, const metrics_label *l, size_t n,
+                        uint64_t v)
+{
+    metrics_counter *c = metrics_counter_getl(reg, name, help, l, n);
+    if (c) metrics_counter_set(c, v);
+}
+
+static void set_gauge(metrics *reg, const char *name, const char *help, const metrics_label *l, size_t n,
+                      int64_t v)
+{
+    metrics_gauge *g = metrics_gauge_getl(reg, name, help, l, n);
+    if (g) metrics_gauge_set(g, v);
+}
+
+/* A running module's counters that only the agent and the bus keep. */
+static void collect_module(metrics *reg, agent_mod *m)
+{
+    static const char dropped_help[] = "Messages for the module dropped before delivery: inbox_full (its "
+                                       "inbox was full), oversize (over its message size), closed (it was "
+                                       "stopping or quarantined).";
+    bus_sub_stats bs;
+    bus_sub_get_stats(m->sub, &bs);
+    const struct { const char *reason; uint64_t n; } drops[] = {
+        { "inbox_full", bs.dropped_full }, { "oversize", bs.dropped_oversize }, { "closed", bs.dropped_closed },
+    };
+    for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+        metrics_label l[] = { { "module", m->name }, { "reason", drops[i].reason } };
+        set_counter(reg, "graft_module_dropped_total", dropped_help, l, 2, drops[i].n);
+    }
+    metrics_label l = { "module", m->name };
+    set_counter(reg, "graft_module_rejected_total", "Events the module's handler answered non-zero (not processed).",
+                &l, 1, atomic_load(&m->rejected));
+    set_counter(reg, "graft_module_rate_limited_total",
+                "Publishes answered IOT_EAGAIN by the module's publish rate limit.", &l, 1,
+                atomic_load(&m->rate_limited));
+    set_gauge(reg, "graft_module_inbox_depth", "Messages waiting in the module's inbox.", &l, 1, (int64_t)bs.depth);
+    set_state(reg, m->name, agent_mod_state_name(atomic_load(&m->state)));
+}
+
+static void collect_bus(metrics *reg, bus *b)
+{
+    bus_stats st;
+    bus_get_stats(b, &st);
+    set_counter(reg, "graft_bus_published_total", "Messages the bus accepted.", NULL, 0, st.published);
+    set_counter(reg, "graft_bus_deliveries_total", "Copies put in inboxes, over all subscribers.", NULL, 0,
+                st.deliveries);
+    set_counter(reg, "graft_bus_unrouted_total", "Messages accepted that matched no subscriber.", NULL, 0,
+                st.unrouted);
+    metrics_label l = { "reason", "oversize" };
+    set_counter(reg, "graft_bus_dropped_total",
+                "Messages the bus refused: oversize (over the bus-wide maximum). Drops at an inbox are "
+                "graft_module_dropped_total and graft_bridge_dropped_total.", &l, 1, st.dropped_oversize);
+}
+
+static void collect_bridge(agent *ag, metrics *reg)
+{
+    pthread_mutex_lock(&ag->mqtt_mu);
+    mqtt_bridge_stats st;
+    bool have = ag->mqtt != NULL;
+    if (have) mqtt_bridge_get_stats(ag->mqtt, &st);
+    pthread_mutex_unlock(&ag->mqtt_mu);
+    if (!have) {   /* a bridge shown before and removed since reads as down */
+        if (ag->bridge_shown) set_gauge(reg, "graft_bridge_connected", "1 while connected to the broker.", NULL, 0, 0);
+        return;
+    }
+    ag->bridge_shown = true;
+    set_gauge(reg, "graft_bridge_connected", "1 while connected to the broker.", NULL, 0, st.connected);
+    set_counter(reg, "graft_bridge_connects_total", "Successful connections to the broker (first and reconnects).",
+                NULL, 0, st.connects);
+    set_counter(reg, "graft_bridge_disconnects_total", "Connections to the broker lost or closed.", NULL, 0,
+                st.disconnects);
+    set_counter(reg, "graft_bridge_connect_failures_total", "Connection attempts refused or failed.", NULL, 0,
+                st.connect_failures);
+    set_gauge(reg, "graft_bridge_buffered", "Outbound messages waiting for the broker.", NULL, 0, (int64_t)st.buffered);
+    static const char msg_help[] = "Messages relayed: export (bus to broker), import (broker to bus).";
+    metrics_label ex = { "direction", "export" }, im = { "direction", "import" };
+    set_counter(reg, "graft_bridge_messages_total", msg_help, &ex, 1, st.published);
+    set_counter(reg, "graft_bridge_messages_total", msg_help, &im, 1, st.received);
+    static const char drop_help[] = "Messages the bridge dropped: export buffer_full (broker away too long), "
+                                    "export other (oversize, refused by libmosquitto), import oversize (over "
+                                    "the bus's maximum), import refused (a topic the bus refuses).";
+    const struct { const char *dir, *reason; uint64_t n; } drops[] = {
+        { "export", "buffer_full", st.dropped_full }, { "export", "other", st.dropped - st.dropped_full },
+        { "import", "oversize", st.dropped_inbound_oversize },
+        { "import", "refused", st.dropped_inbound - st.dropped_inbound_oversize },
+    };
+    for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+        metrics_label l[] = { { "direction", drops[i].dir }, { "reason", drops[i].reason } };
+        set_counter(reg, "graft_bridge_dropped_total", drop_help, l, 2, drops[i].n);
+    }
+    static const char sup_help[] = "Messages not relayed on purpose: loop (came from the broker), echo (the "
+                                   "broker returning our own export, MQTT 3.1.1).";
+    metrics_label lo = { "kind", "loop" }, ec = { "kind", "echo" };
+    set_counter(reg, "graft_bridge_suppressed_total", sup_help, &lo, 1, st.loops_suppressed);
+    set_counter(reg, "graft_bridge_suppressed_total", sup_help, &ec, 1, st.echoes_suppressed);
+}
+
+void agent_collect(void *user, metrics *reg)
+{
+    agent *ag = user;
+    /* Under mods_mu: a listed mod's series exist until it is unlinked, and
+     * the failed list and the name change only under it. */
+    pthread_mutex_lock(&ag->mods_mu);
+    metrics_label an = { "agent", ag->shown_name };
+    set_gauge(reg, "graft_agent_info", "Always 1; its agent label is agent.name.", &an, 1, 1);
+    for (agent_mod *m = ag->mods; m; m = m->next) collect_module(reg, m);
+    for (size_t i = 0; i < ag->nfailed; i++) set_state(reg, ag->failed[i].name, ag->failed[i].state);
+    pthread_mutex_unlock(&ag->mods_mu);
+    collect_bus(reg, ag->bus);
+    collect_bridge(ag, reg);
+}
+
+void agent_status_set(agent *ag, agent_failed *failed, size_t n)
+{
+    char old_name[IOT_NAME_MAX + 1];
+    pthread_mutex_lock(&ag->mods_mu);
+    agent_failed *old = ag->failed;
+    size_t nold = ag->nfailed;
+    ag->failed = failed;
+    ag->nfailed = n;
+    snprintf(old_name, sizeof old_name, "%s", ag->shown_name);
+    snprintf(ag->shown_name, sizeof ag->shown_name, "%s", ag->cfg.agent.name);
+    bool renamed = strcmp(old_name, ag->shown_name) != 0;
+    pthread_mutex_unlock(&ag->mods_mu);
+    if (ag->met && renamed && old_name[0]) metrics_remove_label(ag->met, "agent", old_name);
+    /* A module failed before and now neither failed nor running (removed,
+     * disabled): its series go. One running now keeps them. */
+    for (size_t i = 0; i < nold; i++) {
+        bool still = false;
+        for (size_t k = 0; k < n && !still; k++) still = strcmp(old[i].name, failed[k].name) == 0;
+        pthread_mutex_lock(&ag->mods_mu);
+        for (agent_mod *m = ag->mods; m && !still; m = m->next) still = strcmp(m->name, old[i].name) == 0;
+        pthread_mutex_unlock(&ag->mods_mu);
+        if (!still && ag->met) metrics_remove_label(ag->met, "module", old[i].name);
+    }
+    free(old);
 }

@@ -81,12 +81,14 @@ static size_t name_index(const char *s, const char *const *names, size_t n)
 static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
 {
     static const char *const keys[] = { "name", "log_level", "inbox_messages", "commit_window_ms",
+        "require_at_start",
         "backoff_initial_ms", "backoff_max_ms", "crash_loop_traps", "crash_loop_window_s",
         "publish_rate_per_s", "publish_burst", "health_period_ms", NULL };
     static const char *const levels[] = { "debug", "info", "warn", "error" };
     char level[16] = "";
     if (!mjson_object(c, v, keys) || !mjson_opt_string(c, v, "name", a->name, sizeof a->name) ||
         !mjson_opt_string(c, v, "log_level", level, sizeof level) ||
+        !mjson_opt_bool(c, v, "require_at_start", &a->require_at_start) ||
         !u32(c, v, "inbox_messages", 1, 1u << 20, &a->inbox_messages) ||
         !u32(c, v, "commit_window_ms", 0, 60000, &a->commit_window_ms) ||
         !u32(c, v, "backoff_initial_ms", 1, 3600000, &a->backoff_initial_ms) ||
@@ -277,7 +279,8 @@ static bool parse_driver(mjson_ctx *c, json_t *v, config_driver *d, const char *
 
 static bool parse_module(mjson_ctx *c, json_t *v, config_module *m, const char *base)
 {
-    static const char *const keys[] = { "name", "wasm", "manifest", "enabled", "grants", "limits", NULL };
+    static const char *const keys[] = { "name", "wasm", "manifest", "enabled", "required", "grants", "limits",
+                                        NULL };
     m->enabled = true;
     if (!mjson_object(c, v, keys) || !mjson_req_string(c, v, "name", m->name, sizeof m->name)) return false;
     if (!mjson_name_valid(m->name, true)) {
@@ -286,7 +289,7 @@ static bool parse_module(mjson_ctx *c, json_t *v, config_module *m, const char *
     }
     if (!json_object_get(v, "wasm")) return mjson_fail(c, "missing key \"wasm\" (expected a path)");
     if (!opt_path(c, v, "wasm", base, m->wasm) || !opt_path(c, v, "manifest", base, m->manifest) ||
-        !mjson_opt_bool(c, v, "enabled", &m->enabled))
+        !mjson_opt_bool(c, v, "enabled", &m->enabled) || !mjson_opt_bool(c, v, "required", &m->required))
         return false;
     if (!m->manifest[0]) {
         size_t n = strlen(m->wasm);

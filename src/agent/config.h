@@ -25,6 +25,7 @@ typedef enum config_log_level { CONFIG_LOG_DEBUG, CONFIG_LOG_INFO, CONFIG_LOG_WA
 
 typedef struct config_agent {
     char name[IOT_NAME_MAX + 1];        /* the gateway's name in logs and metrics; default "graftd" */
+    bool require_at_start;              /* agent_start fails when a required module cannot start; default false */
     config_log_level log_level;         /* default info */
     uint32_t inbox_messages;            /* per-module inbox bound; default 256 */
     uint32_t commit_window_ms;          /* kv group-commit window; default 50 */
@@ -92,6 +93,7 @@ typedef struct config_module {
     char wasm[CONFIG_PATH_MAX];         /* module binary */
     char manifest[CONFIG_PATH_MAX];     /* default: wasm with ".wasm" replaced by ".json" */
     bool enabled;                       /* default true */
+    bool required;                      /* /healthz is 503 while it is not running; default false */
     iot_caps grants;                    /* what the device allows (owned) */
     iot_limits limits;                  /* caps on the author's limits; 0 = no cap */
 } config_module;

@@ -5,8 +5,10 @@
  * order; each family holds its series in creation order. Families and
  * series are created and removed under the registry's mutex; values are
  * atomics updated without it (a histogram's sum is a double kept as its bit
- * pattern and updated by compare-and-swap). Rendering takes the mutex, so
- * series cannot vanish under it, and reads each atomic once. */
+ * pattern and updated by compare-and-swap). Rendering first runs the
+ * collector (without the mutex: it gets and sets series), then takes the
+ * mutex, so series cannot vanish under it, and reads each atomic once. A
+ * series keeps up to METRICS_MAX_LABELS label pairs in a fixed array. */
 #include "metrics.h"
 
 #include <math.h>
@@ -24,8 +26,9 @@ typedef struct family family;
 
 struct metrics_series {
     family *family;                  /* the family it belongs to */
-    char *label;                     /* label name (owned), NULL: no labels */
-    char *value;                     /* label value (owned) */
+    size_t nlabels;                  /* label pairs in use, at most METRICS_MAX_LABELS */
+    char *label[METRICS_MAX_LABELS]; /* label names (owned), in rendering order */
+    char *value[METRICS_MAX_LABELS]; /* their values (owned) */
     _Atomic uint64_t counter;        /* KIND_COUNTER */
     _Atomic int64_t gauge;           /* KIND_GAUGE */
     _Atomic uint64_t sum_bits;       /* KIND_HISTOGRAM: the sum, as double bits */
@@ -44,8 +47,10 @@ struct family {
 };
 
 struct metrics {
-    pthread_mutex_t lock;            /* guards the lists, not the values */
+    pthread_mutex_t lock;            /* guards the lists and the collector, not the values */
     family *families;                /* registration order */
+    metrics_collect_fn collect;      /* run before each render, or NULL */
+    void *collect_user;              /* for collect */
 };
 
 metrics *metrics_new(void)
@@ -57,8 +62,10 @@ metrics *metrics_new(void)
 
 static void series_free(struct metrics_series *s)
 {
-    free(s->label);
-    free(s->value);
+    for (size_t i = 0; i < s->nlabels; i++) {
+        free(s->label[i]);
+        free(s->value[i]);
+    }
     free(s->buckets);
     free(s);
 }
@@ -126,26 +133,41 @@ static family *family_get(metrics *m, const char *name, const char *help, kind k
     return f;
 }
 
-static bool label_is(const struct metrics_series *s, const char *label, const char *value)
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+/* The same pairs in the same order. */
+static bool labels_are(const struct metrics_series *s, const metrics_label *l, size_t n)
 {
-    if (!label || !s->label) return !label && !s->label;
-    return strcmp(s->label, label) == 0 && strcmp(s->value, value ? value : "") == 0;
+    if (s->nlabels != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s->label[i], l[i].name) != 0 || strcmp(s->value[i], or_empty(l[i].value)) != 0) return false;
+    return true;
 }
 
-static struct metrics_series *series_get(family *f, const char *label, const char *value)
+/* (label, value) is one of s's pairs. */
+static bool has_label(const struct metrics_series *s, const char *label, const char *value)
+{
+    for (size_t i = 0; i < s->nlabels; i++)
+        if (strcmp(s->label[i], label) == 0 && strcmp(s->value[i], or_empty(value)) == 0) return true;
+    return false;
+}
+
+static struct metrics_series *series_get(family *f, const metrics_label *l, size_t n)
 {
     struct metrics_series **link = &f->series;
     for (; *link; link = &(*link)->next)
-        if (label_is(*link, label, value)) return *link;
+        if (labels_are(*link, l, n)) return *link;
     struct metrics_series *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->family = f;
-    if (label) {
-        s->label = strdup(label);
-        s->value = strdup(value ? value : "");
+    bool ok = true;
+    for (; s->nlabels < n; s->nlabels++) {
+        s->label[s->nlabels] = strdup(l[s->nlabels].name);
+        s->value[s->nlabels] = strdup(or_empty(l[s->nlabels].value));
+        ok = ok && s->label[s->nlabels] && s->value[s->nlabels];
     }
     if (f->kind == KIND_HISTOGRAM) s->buckets = calloc(f->nbounds + 1, sizeof *s->buckets);
-    if ((label && (!s->label || !s->value)) || (f->kind == KIND_HISTOGRAM && !s->buckets)) {
+    if (!ok || (f->kind == KIND_HISTOGRAM && !s->buckets)) {
         series_free(s);
         return NULL;
     }
@@ -153,14 +175,25 @@ static struct metrics_series *series_get(family *f, const char *label, const cha
     return s;
 }
 
-static struct metrics_series *get(metrics *m, const char *name, const char *help, kind k,
-                                  const double *bounds, size_t count, const char *label,
-                                  const char *value)
+/* Valid, not too many, no name twice ("le" is the histograms' own). */
+static bool labels_valid(const metrics_label *l, size_t n)
 {
-    if (!m || !name_valid(name, false) || (label && !name_valid(label, true))) return NULL;
+    if (n > METRICS_MAX_LABELS) return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!name_valid(l[i].name, true) || strcmp(l[i].name, "le") == 0) return false;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(l[i].name, l[k].name) == 0) return false;
+    }
+    return true;
+}
+
+static struct metrics_series *get(metrics *m, const char *name, const char *help, kind k,
+                                  const double *bounds, size_t count, const metrics_label *l, size_t n)
+{
+    if (!m || !name_valid(name, false) || !labels_valid(l, n)) return NULL;
     pthread_mutex_lock(&m->lock);
     family *f = family_get(m, name, help, k, bounds, count);
-    struct metrics_series *s = f ? series_get(f, label, value) : NULL;
+    struct metrics_series *s = f ? series_get(f, l, n) : NULL;
     pthread_mutex_unlock(&m->lock);
     return s;
 }
@@ -168,13 +201,27 @@ static struct metrics_series *get(metrics *m, const char *name, const char *help
 metrics_counter *metrics_counter_get(metrics *m, const char *name, const char *help,
                                      const char *label, const char *value)
 {
-    return get(m, name, help, KIND_COUNTER, NULL, 0, label, value);
+    metrics_label l = { label, value };
+    return get(m, name, help, KIND_COUNTER, NULL, 0, &l, label ? 1 : 0);
 }
 
 metrics_gauge *metrics_gauge_get(metrics *m, const char *name, const char *help,
                                  const char *label, const char *value)
 {
-    return get(m, name, help, KIND_GAUGE, NULL, 0, label, value);
+    metrics_label l = { label, value };
+    return get(m, name, help, KIND_GAUGE, NULL, 0, &l, label ? 1 : 0);
+}
+
+metrics_counter *metrics_counter_getl(metrics *m, const char *name, const char *help,
+                                      const metrics_label *labels, size_t n)
+{
+    return get(m, name, help, KIND_COUNTER, NULL, 0, labels, n);
+}
+
+metrics_gauge *metrics_gauge_getl(metrics *m, const char *name, const char *help,
+                                  const metrics_label *labels, size_t n)
+{
+    return get(m, name, help, KIND_GAUGE, NULL, 0, labels, n);
 }
 
 metrics_histogram *metrics_histogram_get(metrics *m, const char *name, const char *help,
@@ -183,7 +230,16 @@ metrics_histogram *metrics_histogram_get(metrics *m, const char *name, const cha
 {
     for (size_t i = 0; i < count; i++)
         if (!isfinite(bounds[i]) || (i && !(bounds[i] > bounds[i - 1]))) return NULL;
-    return get(m, name, help, KIND_HISTOGRAM, bounds, count, label, value);
+    metrics_label l = { label, value };
+    return get(m, name, help, KIND_HISTOGRAM, bounds, count, &l, label ? 1 : 0);
+}
+
+void metrics_set_collector(metrics *m, metrics_collect_fn fn, void *user)
+{
+    pthread_mutex_lock(&m->lock);
+    m->collect = fn;
+    m->collect_user = user;
+    pthread_mutex_unlock(&m->lock);
 }
 
 void metrics_remove_label(metrics *m, const char *label, const char *value)
@@ -193,7 +249,7 @@ void metrics_remove_label(metrics *m, const char *label, const char *value)
         struct metrics_series **link = &f->series;
         while (*link) {
             struct metrics_series *s = *link;
-            if (label && label_is(s, label, value)) { *link = s->next; series_free(s); }
+            if (label && has_label(s, label, value)) { *link = s->next; series_free(s); }
             else link = &s->next;
         }
     }
@@ -204,6 +260,7 @@ void metrics_remove_label(metrics *m, const char *label, const char *value)
 
 void metrics_counter_inc(metrics_counter *c) { atomic_fetch_add_explicit(&c->counter, 1, memory_order_relaxed); }
 void metrics_counter_add(metrics_counter *c, uint64_t n) { atomic_fetch_add_explicit(&c->counter, n, memory_order_relaxed); }
+void metrics_counter_set(metrics_counter *c, uint64_t v) { atomic_store_explicit(&c->counter, v, memory_order_relaxed); }
 uint64_t metrics_counter_value(const metrics_counter *c) { return atomic_load(&((metrics_counter *)c)->counter); }
 void metrics_gauge_set(metrics_gauge *g, int64_t v) { atomic_store_explicit(&g->gauge, v, memory_order_relaxed); }
 void metrics_gauge_add(metrics_gauge *g, int64_t d) { atomic_fetch_add_explicit(&g->gauge, d, memory_order_relaxed); }
@@ -254,17 +311,17 @@ static void put_escaped(FILE *o, const char *s, bool quote)
     }
 }
 
-/* "{label="value"" plus le when given, closed; nothing without labels. */
+/* {label="value",...} plus le when given; nothing without labels. */
 static void put_labels(FILE *o, const struct metrics_series *s, const char *le)
 {
-    if (!s->label && !le) return;
+    if (!s->nlabels && !le) return;
     fputc('{', o);
-    if (s->label) {
-        fprintf(o, "%s=\"", s->label);
-        put_escaped(o, s->value, true);
+    for (size_t i = 0; i < s->nlabels; i++) {
+        fprintf(o, "%s%s=\"", i ? "," : "", s->label[i]);
+        put_escaped(o, s->value[i], true);
         fputc('"', o);
     }
-    if (le) fprintf(o, "%sle=\"%s\"", s->label ? "," : "", le);
+    if (le) fprintf(o, "%sle=\"%s\"", s->nlabels ? "," : "", le);
     fputc('}', o);
 }
 
@@ -309,6 +366,11 @@ bool metrics_render(metrics *m, char **out, size_t *out_len)
 {
     char *buf = NULL;
     size_t len = 0;
+    pthread_mutex_lock(&m->lock);
+    metrics_collect_fn collect = m->collect;
+    void *user = m->collect_user;
+    pthread_mutex_unlock(&m->lock);
+    if (collect) collect(user, m);
     FILE *o = open_memstream(&buf, &len);
     if (!o) return false;
     pthread_mutex_lock(&m->lock);

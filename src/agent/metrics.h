@@ -3,12 +3,17 @@
  * a loopback HTTP endpoint serving /metrics and /healthz.
  *
  * A metric family has a name, a help text, a type and (histograms) fixed
- * bucket bounds; a series is one family with one label pair (for instance
- * module="thermo") or none. metrics_*_get returns the series for a
- * (name, label) pair, creating it on first use; asking again returns the
- * same series. The registry owns every family and series: pointers stay
+ * bucket bounds; a series is one family with up to METRICS_MAX_LABELS label
+ * pairs (for instance module="thermo",reason="inbox_full") or none.
+ * metrics_*_get returns the series for a (name, labels) pair, creating it
+ * on first use; asking again with the same pairs in the same order returns
+ * the same series. The registry owns every family and series: pointers stay
  * valid until the series is removed (metrics_remove_label) or the registry
  * freed.
+ *
+ * A collector (metrics_set_collector) copies counters kept elsewhere (the
+ * bus's, the bridge's, the module states) into the registry just before
+ * each render, so their owners need not know about metrics.
  *
  * Threads: updates (inc, add, set, observe) are lock-free atomics and may run
  * on any thread; get, remove and render take the registry's mutex. A series
@@ -73,8 +78,24 @@ metrics_histogram *metrics_histogram_get(metrics *m, const char *name, const cha
                                          const double *bounds, size_t count,
                                          const char *label, const char *value);
 
+/* Series with several labels: labels[0..n) pairs (name, value), n at most
+ * METRICS_MAX_LABELS, rendered in this order; n 0 is no labels. NULL as
+ * above, or when n is too large or a label name repeats. */
+#define METRICS_MAX_LABELS 4
+typedef struct metrics_label {
+    const char *name;                /* a Prometheus label name */
+    const char *value;               /* any text (escaped when rendered); NULL reads as "" */
+} metrics_label;
+metrics_counter *metrics_counter_getl(metrics *m, const char *name, const char *help,
+                                      const metrics_label *labels, size_t n);
+metrics_gauge *metrics_gauge_getl(metrics *m, const char *name, const char *help,
+                                  const metrics_label *labels, size_t n);
+
 void metrics_counter_inc(metrics_counter *c);
 void metrics_counter_add(metrics_counter *c, uint64_t n);
+/* For a counter kept elsewhere (a collector copies it in): its value
+ * becomes v; a lower v than before reads, as in Prometheus, as a reset. */
+void metrics_counter_set(metrics_counter *c, uint64_t v);
 uint64_t metrics_counter_value(const metrics_counter *c);
 void metrics_gauge_set(metrics_gauge *g, int64_t v);
 void metrics_gauge_add(metrics_gauge *g, int64_t delta);
@@ -82,13 +103,21 @@ int64_t metrics_gauge_value(const metrics_gauge *g);
 /* Counts v in the first bucket whose bound is >= v, adds it to the sum. */
 void metrics_histogram_observe(metrics_histogram *h, double v);
 
-/* Removes every series whose label pair is (label, value), and the families
- * left empty stop being rendered. */
+/* Removes every series that has the label pair (label, value) among its
+ * labels, and the families left empty stop being rendered. */
 void metrics_remove_label(metrics *m, const char *label, const char *value);
 
-/* The text exposition of every series, families in registration order,
- * series in creation order (families without series are left out). *out is
- * malloc'd and NUL-terminated; the caller frees it. false when out of memory. */
+/* Called by metrics_render before it renders, on the rendering thread and
+ * without the registry's mutex (so it may get, set and remove series).
+ * NULL removes it. The user data must outlive the registry or the next
+ * metrics_set_collector. */
+typedef void (*metrics_collect_fn)(void *user, metrics *m);
+void metrics_set_collector(metrics *m, metrics_collect_fn fn, void *user);
+
+/* The text exposition of every series (after the collector ran), families
+ * in registration order, series in creation order (families without series
+ * are left out). *out is malloc'd and NUL-terminated; the caller frees it.
+ * false when out of memory. */
 bool metrics_render(metrics *m, char **out, size_t *out_len);
 
 /* ---- per-module series ------------------------------------------------- */
@@ -126,9 +155,12 @@ void metrics_module_free(metrics_module *mm);
 
 typedef struct metrics_http metrics_http;
 
-/* Whether the agent is healthy: /healthz answers 200 "ok" when true, 503
- * otherwise. Called on the server's thread. */
-typedef bool (*metrics_health_fn)(void *user);
+/* Whether the agent is healthy: /healthz answers 200 when true, 503
+ * otherwise. *out_body (set to NULL before the call) may receive a malloc'd
+ * NUL-terminated JSON text, served as application/json and freed by the
+ * server; left NULL, the body is "ok" or "unhealthy". Called on the
+ * server's thread. */
+typedef bool (*metrics_health_fn)(void *user, char **out_body);
 
 /* Serves GET /metrics (200, text/plain; version=0.0.4) and GET /healthz on
  * listen:port (listen an IPv4 address, NULL for 127.0.0.1; port 0: a free

@@ -1,6 +1,6 @@
 /* metrics_http.c - the loopback HTTP endpoint of metrics.h, over
- * libmicrohttpd: GET /metrics renders the registry, GET /healthz asks the
- * health callback.
+ * libmicrohttpd: GET /metrics renders the registry (running its collector),
+ * GET /healthz asks the health callback, which may write the JSON body.
  *
  * The server binds 127.0.0.1 only (never a public address) and runs on
  * libmicrohttpd's internal polling thread; each connection times out after
@@ -60,9 +60,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                      MHD_RESPMEM_MUST_FREE);
     }
     if (strcmp(url, "/healthz") == 0) {
-        bool healthy = !s->health || s->health(s->user);
-        return healthy ? text(c, MHD_HTTP_OK, "ok\n")
-                       : text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "unhealthy\n");
+        char *body = NULL;
+        bool healthy = !s->health || s->health(s->user, &body);
+        unsigned status = healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+        if (body) return reply(c, status, "application/json", body, strlen(body), MHD_RESPMEM_MUST_FREE);
+        return text(c, status, healthy ? "ok\n" : "unhealthy\n");
     }
     return text(c, MHD_HTTP_NOT_FOUND, "not found\n");
 }

@@ -32,6 +32,8 @@
  * threads stopped) and its copies of strings; it borrows the bus. */
 #include "mqtt.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -39,6 +41,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,8 +98,18 @@ struct mqtt_bridge {
 
     _Atomic uint64_t connects, disconnects, connect_failures;
     _Atomic uint64_t published, received, publish_errors, dropped_inbound;
-    _Atomic uint64_t echoes_suppressed, loops_suppressed;
+    _Atomic uint64_t echoes_suppressed, loops_suppressed, dropped_inbound_oversize;
     _Atomic int holding;               /* 1 while the forwarder holds a popped message */
+
+    /* Reporting the connection's changes (mqtt_bridge_hooks). */
+    mqtt_bridge_hooks hooks;           /* log may be NULL */
+    char where[300];                   /* "HOST:PORT", for the log lines */
+    uint64_t failures_since_up;        /* failed attempts since the last connect (net_main only) */
+    int64_t down_since_ns;             /* when the connection was lost or first tried (net_main only) */
+    int64_t oversize_logged_ns;        /* last import-oversize line (net_main only), 0: none yet */
+    uint64_t oversize_logged;          /* dropped_inbound_oversize as of that line */
+    int64_t full_logged_ns;            /* last buffer-full line (forwarder only), 0: none yet */
+    uint64_t full_logged;              /* the inbox's dropped_full as of that line */
 };
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -132,6 +145,34 @@ static uint64_t message_hash(const char *topic, const void *payload, size_t len)
     for (size_t i = 0; i < len; i++)
         h = (h ^ b[i]) * 1099511628211ULL;
     return h;
+}
+
+/* One line to the hooks' log: "mqtt: broker HOST:PORT: ...". */
+__attribute__((format(printf, 3, 4))) static void report(mqtt_bridge *m, int level, const char *fmt, ...)
+{
+    if (!m->hooks.log)
+        return;
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "mqtt: broker %s: ", m->where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    m->hooks.log(m->hooks.user, level, msg);
+}
+
+/* A copy of last_error, for a log line. */
+static void error_text(mqtt_bridge *m, char *out, size_t cap)
+{
+    pthread_mutex_lock(&m->lock);
+    snprintf(out, cap, "%s", m->last_error);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Rate limit of the drop lines: the first, then one per MQTT_LOG_EVERY_S. */
+static bool log_due(int64_t last_ns, int64_t now)
+{
+    return last_ns == 0 || now - last_ns >= (int64_t)MQTT_LOG_EVERY_S * 1000000000LL;
 }
 
 static void set_error(mqtt_bridge *m, const char *fmt, const char *detail)
@@ -194,8 +235,18 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     if (rc != 0) {
         set_error(m, "connection refused: %s", connack_text(m->mqtt5, rc));
         atomic_fetch_add(&m->connect_failures, 1);  /* after the text: readers see both */
+        m->failures_since_up++;
+        report(m, JLOG_WARN, "connection refused: %s (failed attempt %llu; retrying in %u ms)",
+               connack_text(m->mqtt5, rc), (unsigned long long)m->failures_since_up, m->backoff_ms);
         return;
     }
+    if (m->down_since_ns && atomic_load(&m->connects) > 0)
+        report(m, JLOG_INFO, "reconnected after %llu failed attempts, %.1f s down",
+               (unsigned long long)m->failures_since_up, (double)(now_ns() - m->down_since_ns) / 1e9);
+    else
+        report(m, JLOG_INFO, "connected (after %llu failed attempts)", (unsigned long long)m->failures_since_up);
+    m->failures_since_up = 0;
+    m->down_since_ns = 0;
     subscribe_imports(m);
     m->backoff_ms = m->backoff_min_ms;
     /* libmosquitto formats a debug line (malloc, vsnprintf, free) for every
@@ -224,10 +275,18 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     atomic_store(&m->up, false);
     if (was && rc != 0 && !m->stopping)          /* a refusal keeps its own text */
         snprintf(m->last_error, sizeof m->last_error, "connection lost: %s", mosquitto_strerror(rc));
+    bool stopping = m->stopping;
     pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
-    if (was)
+    if (was) {
         atomic_fetch_add(&m->disconnects, 1);
+        m->down_since_ns = now_ns();
+        if (stopping || rc == 0)
+            report(m, JLOG_INFO, "disconnected");
+        else
+            report(m, JLOG_WARN, "connection lost: %s; reconnecting in %u ms, outbound messages wait in the buffer",
+                   mosquitto_strerror(rc), m->backoff_ms);
+    }
 }
 
 /* libmosquitto reports TLS and socket failures only through its log
@@ -252,10 +311,24 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     /* Published from the bridge's own subscriber: origin "mqtt", and the
      * no-local rule keeps it out of the bridge's outbound inbox. */
     bus_result r = bus_publish(m->bus, m->sub, NULL, msg->topic, payload, len, 0, NULL);
-    if (r == BUS_OK)
+    if (r == BUS_OK) {
         atomic_fetch_add(&m->received, 1);
-    else
-        atomic_fetch_add(&m->dropped_inbound, 1);
+        return;
+    }
+    atomic_fetch_add(&m->dropped_inbound, 1);
+    if (r != BUS_E_OVERSIZE) {
+        report(m, JLOG_WARN, "import on a topic the bus refuses dropped: %s", bus_strerror(r));
+        return;
+    }
+    uint64_t n = atomic_fetch_add(&m->dropped_inbound_oversize, 1) + 1;
+    int64_t now = now_ns();
+    if (!log_due(m->oversize_logged_ns, now))
+        return;
+    report(m, JLOG_WARN, "import dropped: %zu bytes on %s is over the bus's maximum message size "
+           "(%llu such drops since the last line, %llu in all)", len, msg->topic,
+           (unsigned long long)(n - m->oversize_logged), (unsigned long long)n);
+    m->oversize_logged_ns = now;
+    m->oversize_logged = n;
 }
 
 /* ---- the network thread ---------------------------------------------------- */
@@ -385,12 +458,21 @@ static void net_flush(mqtt_bridge *m)
 
 /* A connection attempt that ended before any CONNACK (refused at the TCP
  * level, reset, TLS failure) is a failed attempt too. */
-static void note_attempt_failed(mqtt_bridge *m, int rc, int err)
+static void note_attempt_failed(mqtt_bridge *m, int rc, int err, bool fatal)
 {
     m->attempt_open = false;
     if (rc != MOSQ_ERR_TLS && err != EPROTO)  /* for TLS, on_log's text says more */
         set_error(m, "connect failed: %s", rc == MOSQ_ERR_ERRNO && err ? strerror(err) : mosquitto_strerror(rc));
     atomic_fetch_add(&m->connect_failures, 1);
+    m->failures_since_up++;
+    char why[160];
+    error_text(m, why, sizeof why);
+    if (fatal)
+        report(m, JLOG_ERROR, "%s (failed attempt %llu); not retrying until the broker section is reloaded", why,
+               (unsigned long long)m->failures_since_up);
+    else
+        report(m, JLOG_WARN, "%s (failed attempt %llu; retrying in %u ms)", why,
+               (unsigned long long)m->failures_since_up, m->backoff_ms);
 }
 
 /* The network loop: with a socket, net_turn; without one, wait the backoff
@@ -413,7 +495,7 @@ static void *net_main(void *arg)
             int rc = mosquitto_reconnect_async(m->mosq);
             m->attempt_open = true;
             if (rc != MOSQ_ERR_SUCCESS)
-                note_attempt_failed(m, rc, errno);
+                note_attempt_failed(m, rc, errno, false);
             continue;
         }
         errno = 0;
@@ -421,9 +503,12 @@ static void *net_main(void *arg)
         int err = errno;
         if (rc == MOSQ_ERR_SUCCESS)
             continue;
+        bool fatal = fatal_rc(rc, err);
         if (m->attempt_open && mosquitto_socket(m->mosq) < 0)
-            note_attempt_failed(m, rc, err);
-        if (fatal_rc(rc, err))
+            note_attempt_failed(m, rc, err, fatal);
+        else if (fatal && !given_up)
+            report(m, JLOG_ERROR, "%s; not reconnecting until the broker section is reloaded", mosquitto_strerror(rc));
+        if (fatal)
             given_up = true;
     }
     net_flush(m);
@@ -491,11 +576,28 @@ static void forward_batch(mqtt_bridge *m, bus_msg **pending)
     net_kick(m);
 }
 
+/* Logs the messages the full outbound buffer dropped since the last line
+ * (the first at once, then at most one line per MQTT_LOG_EVERY_S). */
+static void report_drops(mqtt_bridge *m)
+{
+    bus_sub_stats ss;
+    bus_sub_get_stats(m->sub, &ss);
+    int64_t now = now_ns();
+    if (ss.dropped_full == m->full_logged || !log_due(m->full_logged_ns, now))
+        return;
+    report(m, JLOG_WARN, "outbound buffer full (%zu messages waiting): %llu messages dropped since the last line, "
+           "%llu in all", ss.depth, (unsigned long long)(ss.dropped_full - m->full_logged),
+           (unsigned long long)ss.dropped_full);
+    m->full_logged = ss.dropped_full;
+    m->full_logged_ns = now;
+}
+
 static void *forward_main(void *arg)
 {
     mqtt_bridge *m = arg;
     bus_msg *pending = NULL;
     for (;;) {
+        report_drops(m);
         if (!atomic_load(&m->up)) {
             pthread_mutex_lock(&m->lock);
             bool up = wait_connected_locked(m, FORWARD_POLL_MS);
@@ -645,11 +747,13 @@ static bool start_threads(mqtt_bridge *m, const config_broker *cfg, char *err, s
         snprintf(err, err_cap, "mqtt: eventfd: %s", strerror(errno));
         return false;
     }
+    snprintf(m->where, sizeof m->where, "%s:%d", host, port);
+    m->down_since_ns = now_ns();
     errno = 0;
     m->attempt_open = true;
     int rc = mosquitto_connect_async(m->mosq, host, port, keepalive);
     if (rc != MOSQ_ERR_SUCCESS)
-        note_attempt_failed(m, rc, errno);
+        note_attempt_failed(m, rc, errno, false);
     if (pthread_create(&m->net, NULL, net_main, m) != 0) {
         snprintf(err, err_cap, "mqtt: cannot start the network thread");
         return false;
@@ -663,7 +767,8 @@ static bool start_threads(mqtt_bridge *m, const config_broker *cfg, char *err, s
     return true;
 }
 
-mqtt_bridge *mqtt_bridge_new(bus *b, const config_broker *cfg, char *err, size_t err_cap)
+mqtt_bridge *mqtt_bridge_new(bus *b, const config_broker *cfg, const mqtt_bridge_hooks *hooks, char *err,
+                             size_t err_cap)
 {
     if (!b || !cfg) {
         snprintf(err, err_cap, "mqtt: no bus or no config");
@@ -676,6 +781,8 @@ mqtt_bridge *mqtt_bridge_new(bus *b, const config_broker *cfg, char *err, size_t
     }
     mosquitto_lib_init();
     m->bus = b;
+    if (hooks)
+        m->hooks = *hooks;
     m->wake_fd = -1;
     m->qos = cfg->qos > 1 ? 1 : (int)cfg->qos;
     m->mqtt5 = cfg->protocol == 5;
@@ -761,7 +868,9 @@ void mqtt_bridge_get_stats(mqtt_bridge *m, mqtt_bridge_stats *out)
     out->received = atomic_load(&m->received);
     out->dropped = ss.dropped_full + ss.dropped_oversize + ss.dropped_closed +
                    atomic_load(&m->publish_errors);
+    out->dropped_full = ss.dropped_full;
     out->dropped_inbound = atomic_load(&m->dropped_inbound);
+    out->dropped_inbound_oversize = atomic_load(&m->dropped_inbound_oversize);
     out->echoes_suppressed = atomic_load(&m->echoes_suppressed);
     out->loops_suppressed = atomic_load(&m->loops_suppressed);
     out->buffered = ss.depth + (size_t)atomic_load(&m->holding);

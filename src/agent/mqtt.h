@@ -65,18 +65,35 @@ typedef struct mqtt_bridge_stats {
     uint64_t published;             /* messages handed to the broker (export) */
     uint64_t received;              /* messages from the broker put on the bus (import) */
     uint64_t dropped;               /* export: inbox full, oversize or closed; plus publish errors */
+    uint64_t dropped_full;          /* export: of those, dropped because the buffer (inbox) was full */
     uint64_t dropped_inbound;       /* import: refused by the bus (oversize, bad topic) */
+    uint64_t dropped_inbound_oversize; /* import: of those, over the bus's maximum message size */
     uint64_t echoes_suppressed;     /* MQTT 3.1.1: broker echoes of our own exports dropped */
     uint64_t loops_suppressed;      /* bus messages of the bridge's own origin not re-exported */
     size_t buffered;                /* outbound messages waiting now (inbox + one in hand) */
     char last_error[160];           /* the last connection error, "" when none */
 } mqtt_bridge_stats;
 
+/* Where the bridge reports its connection's changes: a lost connection
+ * (warn), each failed attempt (warn, with the next retry's delay), a
+ * (re)connect (info, after how many failures and how long down), messages
+ * dropped from the outbound buffer and imports over the bus's maximum
+ * (warn; the first, then at most one line per MQTT_LOG_EVERY_S with the
+ * count since). level is a jlog_level (log.h). Called on the bridge's
+ * threads; log must be thread-safe. */
+#define MQTT_LOG_EVERY_S 10
+typedef struct mqtt_bridge_hooks {
+    void (*log)(void *user, int level, const char *msg);   /* NULL: no log */
+    void *user;                                             /* for log */
+} mqtt_bridge_hooks;
+
 /* Creates the bridge and starts connecting in the background (it does not
- * wait for the broker: an absent broker is retried with backoff). NULL with
- * a message in err when the config is unusable (bad filter, TLS files that
- * libmosquitto refuses, out of memory). cfg->enabled is not consulted. */
-mqtt_bridge *mqtt_bridge_new(bus *b, const config_broker *cfg, char *err, size_t err_cap);
+ * wait for the broker: an absent broker is retried with backoff). hooks
+ * (may be NULL) is copied. NULL with a message in err when the config is
+ * unusable (bad filter, TLS files that libmosquitto refuses, out of
+ * memory). cfg->enabled is not consulted. */
+mqtt_bridge *mqtt_bridge_new(bus *b, const config_broker *cfg, const mqtt_bridge_hooks *hooks, char *err,
+                             size_t err_cap);
 
 /* Stops the forwarder and the loop thread, disconnects, frees. NULL is a no-op. */
 void mqtt_bridge_free(mqtt_bridge *m);

@@ -120,6 +120,62 @@ static void test_module(void)
     metrics_free(m);
 }
 
+/* Series with two and more label pairs; removal by any one pair; counters
+ * set from elsewhere; the collector running before each render. */
+static void collect(void *user, metrics *m)
+{
+    int *calls = user;
+    (*calls)++;
+    metrics_label l[] = { { "module", "m1" }, { "reason", "inbox_full" } };
+    metrics_counter_set(metrics_counter_getl(m, "graft_d_total", "D.", l, 2), 100u + (unsigned)*calls);
+}
+
+static void test_labels(void)
+{
+    metrics *m = metrics_new();
+    metrics_label ab[] = { { "module", "m1" }, { "reason", "over\"size" } };
+    metrics_label ba[] = { { "reason", "over\"size" }, { "module", "m1" } };
+    metrics_counter *c = metrics_counter_getl(m, "graft_d_total", "D.", ab, 2);
+    CHECK(c != NULL && metrics_counter_getl(m, "graft_d_total", "D.", ab, 2) == c);
+    CHECK(metrics_counter_getl(m, "graft_d_total", "D.", ba, 2) != c);   /* order is part of the identity */
+    metrics_counter_add(c, 3);
+    metrics_counter_set(c, 2);
+    CHECK_EQ_U64(metrics_counter_value(c), 2);
+    metrics_label three[] = { { "module", "m2" }, { "state", "running" }, { "x", NULL } };
+    metrics_gauge_set(metrics_gauge_getl(m, "graft_s", "S.", three, 3), 1);
+    metrics_label five[] = { { "a", "1" }, { "b", "2" }, { "c", "3" }, { "d", "4" }, { "e", "5" } };
+    CHECK(metrics_gauge_getl(m, "graft_s", "S.", five, 5) == NULL);       /* over METRICS_MAX_LABELS */
+    CHECK(metrics_gauge_getl(m, "graft_s", "S.", five, 4) != NULL);
+    metrics_label twice[] = { { "module", "a" }, { "module", "b" } };
+    CHECK(metrics_gauge_getl(m, "graft_s", "S.", twice, 2) == NULL);
+    metrics_label le[] = { { "le", "1" } };
+    CHECK(metrics_gauge_getl(m, "graft_s", "S.", le, 1) == NULL);
+    metrics_remove_label(m, "reason", "over\"size");                      /* any pair, not only the first */
+    char *s = render(m);
+    CHECK_EQ_STR(s,
+        "# HELP graft_s S.\n"
+        "# TYPE graft_s gauge\n"
+        "graft_s{module=\"m2\",state=\"running\",x=\"\"} 1\n"
+        "graft_s{a=\"1\",b=\"2\",c=\"3\",d=\"4\"} 0\n");
+    free(s);
+    int calls = 0;
+    metrics_set_collector(m, collect, &calls);
+    s = render(m);
+    CHECK_EQ_INT(calls, 1);
+    CHECK(strstr(s, "graft_d_total{module=\"m1\",reason=\"inbox_full\"} 101\n") != NULL);
+    free(s);
+    s = render(m);
+    CHECK(strstr(s, "graft_d_total{module=\"m1\",reason=\"inbox_full\"} 102\n") != NULL);
+    free(s);
+    metrics_remove_label(m, "module", "m1");
+    metrics_remove_label(m, "module", "m2");
+    metrics_set_collector(m, NULL, NULL);
+    s = render(m);
+    CHECK_EQ_STR(s, "# HELP graft_s S.\n# TYPE graft_s gauge\ngraft_s{a=\"1\",b=\"2\",c=\"3\",d=\"4\"} 0\n");
+    free(s);
+    metrics_free(m);
+}
+
 /* ---- concurrency ------------------------------------------------------- */
 
 #define THREADS 4
@@ -198,7 +254,18 @@ close_fd:
     return buf;
 }
 
-static bool health(void *user) { return atomic_load((_Atomic bool *)user); }
+static bool health(void *user, char **out_body)
+{
+    (void)out_body;
+    return atomic_load((_Atomic bool *)user);
+}
+
+/* A health callback that writes a JSON body. */
+static bool health_json(void *user, char **out_body)
+{
+    *out_body = strdup(user);
+    return strstr(user, "\"ok\"") != NULL;
+}
 
 static void check_answer(uint16_t port, const char *method, const char *path, const char *status,
                          const char *body)
@@ -241,6 +308,18 @@ static void test_http(void)
     if (again) check_answer(port, "GET", "/healthz", "HTTP/1.1 200", "ok\n");
     metrics_http_stop(again);
     metrics_http_stop(NULL);
+    /* a JSON body: served as such, with the status the callback says */
+    char body[64] = "{\"status\":\"ok\"}\n";
+    CHECK(metrics_http_start(m, "127.0.0.1", 0, health_json, body, &again));
+    if (again) {
+        r = http_get(metrics_http_port(again), "GET", "/healthz");
+        CHECK_PREFIX(r, "HTTP/1.1 200");
+        CHECK(r && strstr(r, "application/json") != NULL && strstr(r, "\r\n\r\n{\"status\":\"ok\"}\n") != NULL);
+        free(r);
+        snprintf(body, sizeof body, "{\"status\":\"unhealthy\"}\n");
+        check_answer(metrics_http_port(again), "GET", "/healthz", "HTTP/1.1 503", "{\"status\":\"unhealthy\"}\n");
+        metrics_http_stop(again);
+    }
     /* listen must be an IPv4 address */
     again = NULL;
     CHECK(!metrics_http_start(m, "localhost", 0, NULL, NULL, &again) && again == NULL);
@@ -251,6 +330,7 @@ int main(void)
 {
     test_render();
     test_module();
+    test_labels();
     test_threads();
     test_http();
     TEST_MAIN_END();

@@ -389,7 +389,7 @@ static void test_both_ways(int port, int protocol)
     CHECK(iot_strlist_add(&c.import, "in/#") && iot_strlist_add(&c.import, "out/#"));
     CHECK(iot_strlist_add(&c.export_, "out/#") && iot_strlist_add(&c.export_, "in/#"));
     char err[256] = "";
-    mqtt_bridge *m = mqtt_bridge_new(b, &c, err, sizeof err);
+    mqtt_bridge *m = mqtt_bridge_new(b, &c, NULL, err, sizeof err);
     CHECK(m != NULL);
     tclient tc;
     CHECK(tc_open(&tc, port, NULL, true));
@@ -442,7 +442,7 @@ static void test_exact_filter_loop(int port)
     CHECK(iot_strlist_add(&c.import, "ctl/x"));
     CHECK(iot_strlist_add(&c.export_, "ctl/x"));
     char err[256] = "";
-    mqtt_bridge *m = mqtt_bridge_new(b, &c, err, sizeof err);
+    mqtt_bridge *m = mqtt_bridge_new(b, &c, NULL, err, sizeof err);
     tclient tc;
     CHECK(tc_open(&tc, port, NULL, true));
     CHECK(tc_subscribe(&tc, "ctl/#", 0));
@@ -498,8 +498,8 @@ static void test_auth(void)
     bad = good;
     snprintf(bad.client_id, sizeof bad.client_id, "graftd-bad");
     snprintf(bad.password, sizeof bad.password, "wrong");
-    mg = mqtt_bridge_new(b, &good, err, sizeof err);
-    mb = mqtt_bridge_new(b, &bad, err, sizeof err);
+    mg = mqtt_bridge_new(b, &good, NULL, err, sizeof err);
+    mb = mqtt_bridge_new(b, &bad, NULL, err, sizeof err);
     CHECK(mg && mb);
     if (mg && mb) {
         CHECK(mqtt_bridge_wait_connected(mg, WAIT_MS));
@@ -577,7 +577,7 @@ static void test_burst(void)
     c.buffer_messages = BURST + 16;
     CHECK(iot_strlist_add(&c.import, "bin/#") && iot_strlist_add(&c.export_, "bout/#"));
     char err[256] = "";
-    mqtt_bridge *m = mqtt_bridge_new(b, &c, err, sizeof err);
+    mqtt_bridge *m = mqtt_bridge_new(b, &c, NULL, err, sizeof err);
     burst_rx rx = { .n = 0 };
     pthread_mutex_init(&rx.lock, NULL);
     struct mosquitto *peer = mosquitto_new(NULL, true, &rx);
@@ -675,7 +675,7 @@ static void test_reconnect(void)
     c.buffer_messages = 5;
     CHECK(iot_strlist_add(&c.export_, "out/#"));
     char err[256] = "";
-    mqtt_bridge *m = mqtt_bridge_new(b, &c, err, sizeof err);
+    mqtt_bridge *m = mqtt_bridge_new(b, &c, NULL, err, sizeof err);
     tclient tc;
     CHECK(tc_open(&tc, bk.port, "graft-watch", false));
     CHECK(tc_subscribe(&tc, "out/#", 1));
@@ -799,8 +799,8 @@ static void test_tls(void)
     snprintf(cbad.client_id, sizeof cbad.client_id, "graftd-tls-bad");
     snprintf(cbad.ca_file, sizeof cbad.ca_file, "%s/other-ca.crt", dir);
     char err[256] = "";
-    good = mqtt_bridge_new(b, &c, err, sizeof err);
-    bad = mqtt_bridge_new(b, &cbad, err, sizeof err);
+    good = mqtt_bridge_new(b, &c, NULL, err, sizeof err);
+    bad = mqtt_bridge_new(b, &cbad, NULL, err, sizeof err);
     CHECK(good && bad);
     if (!good || !bad)
         goto out;
@@ -857,7 +857,7 @@ static void test_no_broker(void)
     config_broker c;
     broker_config(&c, free_port(), 4);
     char err[256] = "";
-    mqtt_bridge *m = mqtt_bridge_new(b, &c, err, sizeof err);
+    mqtt_bridge *m = mqtt_bridge_new(b, &c, NULL, err, sizeof err);
     CHECK(m != NULL);
     if (m) {
         CHECK(!mqtt_bridge_wait_connected(m, 300));
@@ -868,7 +868,7 @@ static void test_no_broker(void)
     broker_config(&c, 1883, 4);
     CHECK(iot_strlist_add(&c.export_, "a/#/b"));
     b = bus_new(0);
-    CHECK(mqtt_bridge_new(b, &c, err, sizeof err) == NULL);
+    CHECK(mqtt_bridge_new(b, &c, NULL, err, sizeof err) == NULL);
     CHECK(strstr(err, "export filter 'a/#/b'") != NULL);
     bus_free(b);
     config_broker_clear(&c);
