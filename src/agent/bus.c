@@ -203,6 +203,7 @@ struct bus_sub {
     pthread_cond_t cv;
     bus_msg **ring;
     size_t capacity, head, depth;
+    size_t max_bytes, bytes;        /* byte bound (0: none) and message bytes waiting */
     bool closed;
     bus_sub_stats stats;
 };
@@ -330,6 +331,16 @@ void bus_sub_free(bus_sub *s)
     sub_destroy(s);
 }
 
+void bus_sub_set_max_bytes(bus_sub *s, size_t max_bytes)
+{
+    pthread_mutex_lock(&s->mu);
+    s->max_bytes = max_bytes;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* What a message weighs against an inbox's byte bound. */
+static size_t msg_bytes(const bus_msg *msg) { return strlen(msg->topic) + msg->payload_len; }
+
 uint32_t bus_sub_id(const bus_sub *s) { return s->id; }
 const char *bus_sub_name(const bus_sub *s) { return s->name; }
 
@@ -338,6 +349,7 @@ void bus_sub_get_stats(bus_sub *s, bus_sub_stats *out)
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
     out->depth = s->depth;
+    out->bytes = s->bytes;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -361,6 +373,7 @@ bus_result bus_sub_pop(bus_sub *s, int timeout_ms, bus_msg **out)
         *out = s->ring[s->head];
         s->head = (s->head + 1) % s->capacity;
         s->depth--;
+        s->bytes -= msg_bytes(*out);
         s->stats.popped++;
         r = BUS_OK;
     } else {
@@ -392,13 +405,16 @@ static bool sub_offer(bus_sub *s, bus_msg *msg)
         s->stats.dropped_closed++;
     } else if (s->max_message && msg->payload_len > s->max_message) {
         s->stats.dropped_oversize++;
-    } else if (s->depth == s->capacity) {
+    } else if (s->depth == s->capacity ||
+               (s->max_bytes && s->depth && s->bytes + msg_bytes(msg) > s->max_bytes)) {
         s->stats.dropped_full++;
     } else {
         bus_msg_retain(msg);
         s->ring[(s->head + s->depth) % s->capacity] = msg;
         s->depth++;
+        s->bytes += msg_bytes(msg);
         if (s->depth > s->stats.high_water) s->stats.high_water = s->depth;
+        if (s->bytes > s->stats.bytes_high_water) s->stats.bytes_high_water = s->bytes;
         s->stats.enqueued++;
         enqueued = true;
         pthread_cond_signal(&s->cv);

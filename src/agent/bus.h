@@ -6,7 +6,8 @@
  * A subscriber (bus_sub) is one module instance or one bridge. It owns a
  * bounded inbox (a ring of message pointers). Publishing copies topic,
  * origin and payload once into a refcounted bus_msg that every recipient
- * shares; a full inbox drops the newest message and counts it; a message over
+ * shares; a full inbox (by count, or by bytes when bounded so) drops the
+ * newest message and counts it; a message over
  * the bus-wide or the subscriber's size limit is dropped and counted.
  *
  * No-local rule: a message is not delivered back to the subscriber that
@@ -120,11 +121,13 @@ typedef struct bus_stats {
 typedef struct bus_sub_stats {
     uint64_t enqueued;              /* messages put in the inbox */
     uint64_t popped;                /* messages taken by the consumer */
-    uint64_t dropped_full;          /* newest message dropped: inbox full */
+    uint64_t dropped_full;          /* newest message dropped: inbox full (messages or bytes) */
     uint64_t dropped_oversize;      /* dropped: over the subscriber's max */
     uint64_t dropped_closed;        /* arrived after close */
     size_t depth;                   /* messages waiting now */
     size_t high_water;              /* the deepest the inbox has been */
+    size_t bytes;                   /* message bytes waiting now (topic + payload) */
+    size_t bytes_high_water;        /* the most it has held */
 } bus_sub_stats;
 
 /* max_message: the bus-wide payload limit in bytes (0: 1 MiB). */
@@ -137,6 +140,11 @@ void bus_get_stats(bus *b, bus_stats *out);
  * payloads above max_message (0: only the bus-wide limit) dropped. NULL when
  * out of memory or capacity is 0. */
 bus_sub *bus_sub_new(bus *b, const char *name, size_t capacity, size_t max_message);
+/* Bounds s's inbox by bytes too: a message (topic + payload bytes) that
+ * would take the waiting messages past max_bytes is dropped as full, unless
+ * the inbox is empty (so one message of any accepted size still fits).
+ * 0: no byte bound (the default). Call before publishing starts. */
+void bus_sub_set_max_bytes(bus_sub *s, size_t max_bytes);
 /* Adds a filter (validated; BUS_E_* when invalid). */
 bus_result bus_sub_add_filter(bus_sub *s, const char *filter);
 /* Stops delivery to s, wakes its consumer; queued messages can still be popped. */

@@ -244,6 +244,41 @@ static void test_inbox(void)
     bus_free(b);                                      /* frees t with anything queued */
 }
 
+/* The byte bound: topic + payload bytes waiting stay under it; an empty
+ * inbox still takes one message larger than the bound. */
+static void test_inbox_bytes(void)
+{
+    bus *b = bus_new(0);
+    bus_sub *s = bus_sub_new(b, "m", 100, 0);
+    CHECK_EQ_INT(bus_sub_add_filter(s, "t/#"), BUS_OK);
+    bus_sub_set_max_bytes(s, 1000);
+    static char blob[4000];
+    size_t got;
+    for (int i = 0; i < 5; i++) {   /* 3 + 300 bytes each: three fit in 1000 */
+        CHECK_EQ_INT(bus_publish(b, NULL, NULL, "t/a", blob, 300, 0, &got), BUS_OK);
+        CHECK_EQ_INT(got, i < 3 ? 1 : 0);
+    }
+    bus_sub_stats st;
+    bus_sub_get_stats(s, &st);
+    CHECK_EQ_INT(st.depth, 3);
+    CHECK_EQ_INT(st.bytes, 909);
+    CHECK_EQ_INT(st.dropped_full, 2);
+    CHECK_EQ_INT(bus_publish(b, NULL, NULL, "t/a", blob, 90, 0, &got), BUS_OK);   /* 909 + 93 > 1000 */
+    CHECK_EQ_INT(got, 0);
+    CHECK_EQ_INT(bus_publish(b, NULL, NULL, "t/a", blob, 88, 0, &got), BUS_OK);   /* 909 + 91 = 1000 */
+    CHECK_EQ_INT(got, 1);
+    bus_msg *m;
+    while (bus_sub_pop(s, 0, &m) == BUS_OK) bus_msg_release(m);
+    bus_sub_get_stats(s, &st);
+    CHECK_EQ_INT(st.bytes, 0);
+    CHECK_EQ_INT(st.bytes_high_water, 1000);
+    CHECK_EQ_INT(bus_publish(b, NULL, NULL, "t/a", blob, 3000, 0, &got), BUS_OK);  /* empty: it fits */
+    CHECK_EQ_INT(got, 1);
+    CHECK_EQ_INT(bus_publish(b, NULL, NULL, "t/a", blob, 1, 0, &got), BUS_OK);     /* not beside it */
+    CHECK_EQ_INT(got, 0);
+    bus_free(b);
+}
+
 static void test_no_local(void)
 {
     bus *b = bus_new(0);
@@ -348,6 +383,7 @@ int main(void)
     test_overlap();
     test_cycles();
     test_inbox();
+    test_inbox_bytes();
     test_no_local();
     test_threads();
     TEST_MAIN_END();
