@@ -222,11 +222,27 @@ fail:
     return NULL;
 }
 
+/* What a module's inbox may hold at worst: agent.inbox_bytes of waiting
+ * messages (or one message when a single one is larger) and the one its
+ * worker is delivering (docs/agent.md, "Memory budget"). */
+static uint64_t inbox_reserve(const agent_mod *m)
+{
+    uint64_t msg = m->limits.max_message_bytes, queued = m->acfg.inbox_bytes;
+    return (queued > msg ? queued : msg) + msg;
+}
+
+/* What a module takes of budget.memory_bytes: its linear memory and its inbox. */
+static uint64_t budget_bytes(const agent_mod *m)
+{
+    return m->limits.memory_bytes + inbox_reserve(m);
+}
+
 /* Subscribes, opens kv, starts the worker, links the mod into the list. */
 static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
 {
     mod->sub = bus_sub_new(ag->bus, mod->name, mod->acfg.inbox_messages, mod->limits.max_message_bytes);
     if (!mod->sub) { snprintf(err, cap, "module %s: cannot subscribe", mod->name); return false; }
+    bus_sub_set_max_bytes(mod->sub, mod->acfg.inbox_bytes);
     for (size_t i = 0; i < mod->caps.subscribe.count; i++) {
         bus_result r = bus_sub_add_filter(mod->sub, mod->caps.subscribe.items[i]);
         if (r != BUS_OK) {
@@ -250,6 +266,11 @@ static bool mod_launch(agent *ag, agent_mod *mod, char *err, size_t cap)
         mod->health_failures = metrics_counter_get(ag->met, "graft_module_health_failures_total",
                                                    "Health probes the module answered non-zero.",
                                                    "module", mod->name);
+        mod->log_suppressed_total = metrics_counter_get(ag->met, "graft_module_log_suppressed_total",
+                                                        "Log lines of or about the module dropped by its log rate limit.",
+                                                        "module", mod->name);
+        /* a staged replacement's start function may have logged already */
+        if (mod->log_suppressed_total) metrics_counter_add(mod->log_suppressed_total, atomic_load(&mod->log_suppressed));
     }
     pthread_mutex_lock(&ag->mods_mu);
     mod->next = ag->mods;
@@ -628,22 +649,22 @@ static bool plan(agent *ag, const config *cfg, agent_mod **kept, agent_mod **fre
         } else {
             fresh[i] = m;
         }
-        if (memory + m->limits.memory_bytes > cfg->budget_memory_bytes) {
-            snprintf(why, sizeof why, "refused: its %llu bytes of memory exceed the budget (%llu left of %llu)",
-                     (unsigned long long)m->limits.memory_bytes,
-                     (unsigned long long)(cfg->budget_memory_bytes - memory),
+        if (memory + budget_bytes(m) > cfg->budget_memory_bytes) {
+            snprintf(why, sizeof why, "refused: its %llu bytes (memory %llu, inbox %llu) exceed the budget (%llu left of %llu)",
+                     (unsigned long long)budget_bytes(m), (unsigned long long)m->limits.memory_bytes,
+                     (unsigned long long)inbox_reserve(m), (unsigned long long)(cfg->budget_memory_bytes - memory),
                      (unsigned long long)cfg->budget_memory_bytes);
             bool replacing = fresh[i] && old;   /* a kept module over the budget is not kept */
             if (fresh[i]) mod_free(fresh[i]);
             kept[i] = fresh[i] = NULL;
-            if (!replacing || memory + old->limits.memory_bytes > cfg->budget_memory_bytes) {
+            if (!replacing || memory + budget_bytes(old) > cfg->budget_memory_bytes) {
                 alog(ag->log, ALOG_ERROR, cm->name, "%s", why);
                 note_failed(&failed[i], cm, why);
                 continue;
             }
             m = kept[i] = keep_running(ag, old, why);
         }
-        memory += m->limits.memory_bytes;
+        memory += budget_bytes(m);
         all[count++] = m;
         atomic_store(&m->required, cm->required);
     }
@@ -713,6 +734,10 @@ static void agent_section_apply(agent *ag, const config *old)
     note_key(&b, &n, x->publish_rate_per_s != y->publish_rate_per_s, "publish_rate_per_s");
     note_key(&b, &n, x->publish_burst != y->publish_burst, "publish_burst");
     note_key(&b, &n, x->health_period_ms != y->health_period_ms, "health_period_ms");
+    note_key(&b, &n, x->inbox_bytes != y->inbox_bytes, "inbox_bytes");
+    note_key(&b, &n, x->log_rate_per_s != y->log_rate_per_s, "log_rate_per_s");
+    note_key(&b, &n, x->log_burst != y->log_burst, "log_burst");
+    note_key(&b, &n, x->event_wall_factor != y->event_wall_factor, "event_wall_factor");
     per_module = n - shared;
     if (x->log_level != y->log_level && ag->opt.log_level < 0) jlog_set_level(ag->log, (jlog_level)y->log_level);
     if (n)

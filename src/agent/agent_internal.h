@@ -30,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "agent.h"
 #include "agent_log.h"
@@ -46,6 +47,7 @@
 
 #define AGENT_MAX_TIMERS 32u
 #define AGENT_WATCHDOG_TICK_MS 5u      /* deadline resolution */
+#define AGENT_LOG_NOTICE_MS 1000u      /* at most one "lines suppressed" notice per module per second */
 
 typedef struct agent_timer {
     bool active;
@@ -56,6 +58,14 @@ typedef struct agent_timer {
 } agent_timer;
 
 typedef struct agent_mod agent_mod;
+
+/* A token bucket (services.c): refilled at a rate per second up to a
+ * burst; publish and each kind of log line have one per module. Worker
+ * thread only. */
+typedef struct agent_bucket {
+    double tokens;                     /* what may be taken now */
+    int64_t at_ns;                     /* monotonic time of the last refill; 0: never used (full) */
+} agent_bucket;
 
 /* A configured, enabled module that is not running: it was refused (its
  * checks, the memory budget) or failed to load or start. /healthz and
@@ -101,10 +111,15 @@ struct agent_mod {
     pthread_t thread;
     bool thread_started;
 
-    /* Per-event deadline: armed by the worker, fired by the watchdog. */
+    /* Per-event deadlines: armed by the worker, fired by the watchdog. */
     pthread_mutex_t call_mu;
-    int64_t deadline_ns;               /* monotonic; 0: no event running */
+    int64_t deadline_ns;               /* monotonic wall bound; 0: no event running */
+    int64_t cpu_deadline_ns;           /* on cpu_clock: the CPU-time limit */
+    clockid_t cpu_clock;               /* CPU clock of the thread running the event */
+    int64_t armed_ns, armed_cpu_ns;    /* when the event began, on both clocks */
+    int64_t ran_ns, ran_cpu_ns;        /* worker: how long the last call ran, wall and CPU */
     bool deadline_fired;
+    bool cpu_fired;                    /* it was the CPU-time limit that fired */
     bool overran;                      /* worker: the last call ended past its deadline */
     bool deadline_hit;                 /* worker: the watchdog fired during the last call */
     const char *refusal;               /* worker: why the last call was refused unmade, or NULL */
@@ -112,8 +127,11 @@ struct agent_mod {
     /* Worker-thread state. */
     bool started;                      /* _initialize and on_start have run on this instance */
     agent_timer timers[AGENT_MAX_TIMERS];
-    double tokens;                     /* publish token bucket */
-    int64_t tokens_ns;
+    agent_bucket publish_bucket;       /* agent.publish_rate_per_s, publish_burst */
+    agent_bucket log_bucket;           /* the module's own lines (log, fd_write): agent.log_rate_per_s, log_burst */
+    agent_bucket host_log_bucket;      /* the host's lines about it (IOT_LOG_HOST), same rate */
+    uint64_t log_pending;              /* lines suppressed since the last notice */
+    int64_t log_notice_ns;             /* when that notice was written */
     int64_t next_health_ns;
     sup_state sup;
 
@@ -125,13 +143,14 @@ struct agent_mod {
     /* Counters, read by any thread. */
     _Atomic int state;                 /* agent_mod_state */
     _Atomic uint64_t msgs_in, events, rejected, traps, restarts, rate_limited, alloc_failed,
-        fuel_used, health_failed, timer_events, latency_ns_total;
+        fuel_used, health_failed, timer_events, latency_ns_total, log_suppressed;
     char last_error[512];              /* under mu */
 
     /* Prometheus series (metrics.h): written by the worker only. */
     metrics_module *mm;
     metrics_gauge *quarantined;        /* graft_module_quarantined{module} */
     metrics_counter *health_failures;  /* graft_module_health_failures_total{module} */
+    metrics_counter *log_suppressed_total; /* graft_module_log_suppressed_total{module} */
     uint64_t refusals_synced, out_synced, faults_synced, invalid_synced, too_big_synced;
 };
 
@@ -183,6 +202,10 @@ int64_t agent_wall_ns(void);
 
 /* services.c: fill mod->services (user = mod). */
 void services_init(agent_mod *mod);
+/* Writes the "N log lines suppressed" notice when lines were suppressed
+ * and AGENT_LOG_NOTICE_MS has passed since the last one (or now, with
+ * force: the module is ending). The module's thread. */
+void services_log_notice(agent_mod *mod, bool force);
 /* wasi_subset.c: define the wasi_snapshot_preview1 imports m uses into s. */
 graft_result wasi_subset_define(agent_mod *mod, graft_store *s, const graft_module *m, char *err,
                                 size_t cap);

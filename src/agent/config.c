@@ -83,7 +83,8 @@ static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
     static const char *const keys[] = { "name", "log_level", "inbox_messages", "commit_window_ms",
         "require_at_start",
         "backoff_initial_ms", "backoff_max_ms", "crash_loop_traps", "crash_loop_window_s",
-        "publish_rate_per_s", "publish_burst", "health_period_ms", NULL };
+        "publish_rate_per_s", "publish_burst", "health_period_ms", "inbox_bytes", "log_rate_per_s",
+        "log_burst", "event_wall_factor", NULL };
     static const char *const levels[] = { "debug", "info", "warn", "error" };
     char level[16] = "";
     if (!mjson_object(c, v, keys) || !mjson_opt_string(c, v, "name", a->name, sizeof a->name) ||
@@ -97,7 +98,11 @@ static bool parse_agent(mjson_ctx *c, json_t *v, config_agent *a)
         !u32(c, v, "crash_loop_window_s", 1, 86400, &a->crash_loop_window_s) ||
         !u32(c, v, "publish_rate_per_s", 1, 10000000, &a->publish_rate_per_s) ||
         !u32(c, v, "publish_burst", 1, 10000000, &a->publish_burst) ||
-        !u32(c, v, "health_period_ms", 10, 86400000, &a->health_period_ms))
+        !u32(c, v, "health_period_ms", 10, 86400000, &a->health_period_ms) ||
+        !u32(c, v, "inbox_bytes", 1024, 1u << 31, &a->inbox_bytes) ||
+        !u32(c, v, "log_rate_per_s", 1, 10000000, &a->log_rate_per_s) ||
+        !u32(c, v, "log_burst", 1, 10000000, &a->log_burst) ||
+        !u32(c, v, "event_wall_factor", 1, 1000, &a->event_wall_factor))
         return false;
     if (!mjson_name_valid(a->name, false)) {
         mjson_push_key(c, "name");
@@ -351,6 +356,10 @@ static void set_defaults(config *cfg)
     a->publish_rate_per_s = 1000;
     a->publish_burst = 100;
     a->health_period_ms = 10000;
+    a->inbox_bytes = 1u << 20;
+    a->log_rate_per_s = 100;
+    a->log_burst = 200;
+    a->event_wall_factor = 5;
     config_broker *b = &cfg->broker;
     snprintf(b->host, sizeof b->host, "127.0.0.1");
     b->port = 1883;

@@ -28,6 +28,7 @@ typedef struct config_agent {
     bool require_at_start;              /* agent_start fails when a required module cannot start; default false */
     config_log_level log_level;         /* default info */
     uint32_t inbox_messages;            /* per-module inbox bound; default 256 */
+    uint32_t inbox_bytes;               /* per-module inbox bound in message bytes; default 1 MiB */
     uint32_t commit_window_ms;          /* kv group-commit window; default 50 */
     uint32_t backoff_initial_ms;        /* first restart delay after a trap; default 100 */
     uint32_t backoff_max_ms;            /* restart delay ceiling; default 30000 */
@@ -36,6 +37,9 @@ typedef struct config_agent {
     uint32_t publish_rate_per_s;        /* per-module publish rate limit; default 1000 */
     uint32_t publish_burst;             /* token-bucket burst; default 100 */
     uint32_t health_period_ms;          /* period of the `health` probes; default 10000 */
+    uint32_t log_rate_per_s;            /* per-module log line rate limit; default 100 */
+    uint32_t log_burst;                 /* its token-bucket burst; default 200 */
+    uint32_t event_wall_factor;         /* an event's wall bound: this times its CPU-time limit; default 5 */
 } config_agent;
 
 typedef struct config_broker {

@@ -1,9 +1,10 @@
-/* services.c - the iot_services table graftd gives the host API: logging,
- * clocks, drivers, publish (with the per-module token bucket), kv and
- * timers, each bound to one agent_mod (user = the mod).
+/* services.c - the iot_services table graftd gives the host API: logging
+ * (rate-limited per module), clocks, drivers, publish (rate-limited),
+ * kv and timers, each bound to one agent_mod (user = the mod).
  *
- * Every callback runs on the module's worker thread, inside an event, so
- * the timers and the token bucket need no lock. */
+ * Every callback runs on the module's worker thread, inside an event (or
+ * on the main thread for a staged replacement's start function, before
+ * its worker exists), so the timers and the token buckets need no lock. */
 #include "agent_internal.h"
 
 #include <stdlib.h>
@@ -24,9 +25,50 @@ int64_t agent_wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Takes one token from b (rate per second, burst deep); false: none left.
+ * The one rate limiter of the services: publish and log lines. */
+static bool bucket_take(agent_bucket *b, uint32_t rate_per_s, uint32_t burst_n, int64_t now)
+{
+    double burst = burst_n ? burst_n : 1;
+    if (b->at_ns == 0) b->tokens = burst;
+    else b->tokens += (double)(now - b->at_ns) * 1e-9 * rate_per_s;
+    if (b->tokens > burst) b->tokens = burst;
+    b->at_ns = now;
+    if (b->tokens < 1.0) return false;
+    b->tokens -= 1.0;
+    return true;
+}
+
+void services_log_notice(agent_mod *mod, bool force)
+{
+    if (mod->log_pending == 0) return;
+    int64_t now = agent_now_ns();
+    if (!force && now - mod->log_notice_ns < (int64_t)AGENT_LOG_NOTICE_MS * 1000000) return;
+    jlog_field f[2] = { JLOG_STR("origin", "host"), JLOG_UINT("suppressed", mod->log_pending) };
+    alogf(mod->ag->log, ALOG_WARN, mod->name, f, 2,
+          "%llu log lines suppressed (agent.log_rate_per_s %u, log_burst %u); %llu so far",
+          (unsigned long long)mod->log_pending, mod->acfg.log_rate_per_s, mod->acfg.log_burst,
+          (unsigned long long)atomic_load(&mod->log_suppressed));
+    mod->log_pending = 0;
+    mod->log_notice_ns = now;
+}
+
+/* Module lines (the log call, fd_write on fds 1 and 2) and the host's
+ * lines about the module (IOT_LOG_HOST: refusals) each pass a token
+ * bucket of their own; what finds none is counted and summed up in the
+ * next notice. Lines below the log level cost nothing. */
 static void svc_log(void *user, iot_log_origin origin, int level, const char *msg, size_t len)
 {
     agent_mod *mod = user;
+    if (!jlog_enabled(mod->ag->log, (jlog_level)level)) return;
+    services_log_notice(mod, false);
+    agent_bucket *b = origin == IOT_LOG_HOST ? &mod->host_log_bucket : &mod->log_bucket;
+    if (!bucket_take(b, mod->acfg.log_rate_per_s, mod->acfg.log_burst, agent_now_ns())) {
+        mod->log_pending++;
+        atomic_fetch_add(&mod->log_suppressed, 1);
+        if (mod->log_suppressed_total) metrics_counter_inc(mod->log_suppressed_total);
+        return;
+    }
     jlog_field f = JLOG_STR("origin", origin == IOT_LOG_HOST ? "host" : "module");
     if (origin == IOT_LOG_HOST) {   /* the host API's own text, guest bytes in it escaped already */
         alogf(mod->ag->log, level, mod->name, &f, 1, "%.*s", (int)(len > IOT_LOG_MAX ? IOT_LOG_MAX : len), msg);
@@ -83,25 +125,11 @@ static int svc_actuator_write(void *user, const char *name, size_t len, double v
     return rc == DRV_OK ? IOT_OK : rc == DRV_ENOENT ? IOT_ENOENT : IOT_EIO;
 }
 
-/* Token bucket: publish_rate_per_s tokens per second, publish_burst deep. */
-static bool take_token(agent_mod *mod)
-{
-    const config_agent *c = &mod->acfg;
-    int64_t now = agent_now_ns();
-    double burst = c->publish_burst ? c->publish_burst : 1;
-    if (mod->tokens_ns == 0) mod->tokens = burst;
-    else mod->tokens += (double)(now - mod->tokens_ns) * 1e-9 * c->publish_rate_per_s;
-    if (mod->tokens > burst) mod->tokens = burst;
-    mod->tokens_ns = now;
-    if (mod->tokens < 1.0) return false;
-    mod->tokens -= 1.0;
-    return true;
-}
-
 static int svc_publish(void *user, const char *topic, size_t tlen, const uint8_t *payload, size_t plen)
 {
     agent_mod *mod = user;
-    if (!take_token(mod)) {
+    if (!bucket_take(&mod->publish_bucket, mod->acfg.publish_rate_per_s, mod->acfg.publish_burst,
+                     agent_now_ns())) {
         uint64_t n = atomic_fetch_add(&mod->rate_limited, 1) + 1;
         if ((n & (n - 1)) == 0)   /* log the 1st, 2nd, 4th, 8th ... */
             alog(mod->ag->log, ALOG_WARN, mod->name,

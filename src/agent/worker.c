@@ -3,15 +3,16 @@
  * The worker owns the module's graft_store: it creates the instance
  * (iot_v1 and the WASI subset defined, _initialize, on_start), then pops
  * messages from the module's bounded inbox and runs timers and health
- * probes. Each event runs with the module's fuel per event (trap mode) and
- * a wall-time deadline; kv writes are committed when the handler returns
+ * probes. Each event runs with the module's fuel per event (trap mode), a
+ * CPU-time deadline and a larger wall-time bound; kv writes are committed when the handler returns
  * and discarded when it traps. A trap ends the instance: the store is
  * freed, the supervisor (supervisor.c) picks a backoff delay or a
  * quarantine. Messages arriving meanwhile wait in the inbox (bounded; a
  * full inbox drops the newest and counts it).
  *
  * The watchdog thread scans the agent's modules every AGENT_WATCHDOG_TICK_MS
- * and interrupts a store whose armed deadline has passed; arming, firing
+ * and interrupts a store whose armed event has used its CPU time (the
+ * event thread's CPU clock) or passed its wall bound; arming, firing
  * and freeing the store all happen under the module's call_mu, so the
  * watchdog never touches a freed store. */
 #include "agent_internal.h"
@@ -31,13 +32,27 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-/* Interrupts m's store when its armed deadline has passed. mods_mu held. */
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0) return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Interrupts m's store when the armed event has used its CPU time or
+ * passed its wall bound. mods_mu held. The CPU clock belongs to the
+ * thread running the event, alive while the event is armed (the thread
+ * disarms before it can end). */
 static void watch(agent_mod *m, int64_t now)
 {
     pthread_mutex_lock(&m->call_mu);
-    if (m->deadline_ns && now >= m->deadline_ns && !m->deadline_fired && m->store) {
-        graft_store_interrupt(m->store);
-        m->deadline_fired = true;
+    if (m->deadline_ns && !m->deadline_fired && m->store) {
+        bool cpu = clock_ns(m->cpu_clock) >= m->cpu_deadline_ns;
+        if (cpu || now >= m->deadline_ns) {
+            graft_store_interrupt(m->store);
+            m->deadline_fired = true;
+            m->cpu_fired = cpu;
+        }
     }
     pthread_mutex_unlock(&m->call_mu);
 }
@@ -75,20 +90,49 @@ static void free_instance(agent_mod *mod)
     mod->started = false;
 }
 
-/* Arms the deadline of the event about to run (wall_ms_per_event). */
+/* Arms the deadlines of the event about to run on this thread: its
+ * wall_ms_per_event of the thread's CPU time (what the module uses, not
+ * what a busy host leaves it), and agent.event_wall_factor times that of
+ * wall time (a host call blocked, the thread starved). */
 static void arm(agent_mod *mod)
 {
+    int64_t limit = (int64_t)mod->limits.wall_ms_per_event * 1000000;
+    uint32_t factor = mod->acfg.event_wall_factor ? mod->acfg.event_wall_factor : 1;
+    clockid_t cpu;
+    if (pthread_getcpuclockid(pthread_self(), &cpu) != 0) cpu = CLOCK_MONOTONIC;   /* then wall time, as before */
     pthread_mutex_lock(&mod->call_mu);
-    mod->deadline_ns = agent_now_ns() + (int64_t)mod->limits.wall_ms_per_event * 1000000;
-    mod->deadline_fired = false;
+    mod->cpu_clock = cpu;
+    mod->armed_cpu_ns = clock_ns(cpu);
+    mod->armed_ns = agent_now_ns();
+    mod->cpu_deadline_ns = mod->armed_cpu_ns + limit;
+    mod->deadline_ns = mod->armed_ns + limit * factor;
+    mod->deadline_fired = mod->cpu_fired = false;
     pthread_mutex_unlock(&mod->call_mu);
+}
+
+/* Which deadline fired and how long the last event ran, for its trap:
+ * " (CPU-time deadline of 300 ms; ran 302 ms CPU, 305 ms wall)". The
+ * event's thread, after disarm. */
+static void deadline_text(agent_mod *mod, char *out, size_t cap)
+{
+    long long cpu_ms = mod->ran_cpu_ns / 1000000, wall_ms = mod->ran_ns / 1000000;
+    uint32_t limit = mod->limits.wall_ms_per_event;
+    if (mod->cpu_fired)
+        snprintf(out, cap, " (CPU-time deadline of %u ms; ran %lld ms CPU, %lld ms wall)", limit, cpu_ms, wall_ms);
+    else
+        snprintf(out, cap, " (wall-time bound of %llu ms; ran %lld ms CPU, %lld ms wall)",
+                 (unsigned long long)limit * (mod->acfg.event_wall_factor ? mod->acfg.event_wall_factor : 1),
+                 cpu_ms, wall_ms);
 }
 
 /* Disarms it; true when the watchdog fired meanwhile. */
 static bool disarm(agent_mod *mod)
 {
+    int64_t cpu = clock_ns(mod->cpu_clock), now = agent_now_ns();
     pthread_mutex_lock(&mod->call_mu);
     mod->deadline_ns = 0;
+    mod->ran_ns = now - mod->armed_ns;
+    mod->ran_cpu_ns = cpu - mod->armed_cpu_ns;
     bool fired = mod->deadline_fired;
     pthread_mutex_unlock(&mod->call_mu);
     return fired;
@@ -129,13 +173,11 @@ static void report_trap(agent_mod *mod, const char *what, graft_result r)
 {
     const graft_error *e = graft_store_error(mod->store);
     const char *message = mod->refusal ? mod->refusal
-                          : mod->overran ? "wall-time deadline exceeded as the handler returned" : e->message;
+                          : mod->overran ? "deadline exceeded as the handler returned" : e->message;
     const char *bt = mod->refusal || mod->overran || !e->backtrace ? "" : e->backtrace;
-    char full[400];   /* fits last_error with "trap in WHAT: " */
-    if (mod->deadline_hit && !mod->overran)
-        snprintf(full, sizeof full, "%s (wall-time deadline of %u ms)", message, mod->limits.wall_ms_per_event);
-    else
-        snprintf(full, sizeof full, "%s", message);
+    char full[640], when[128] = "";
+    if (mod->deadline_hit) deadline_text(mod, when, sizeof when);
+    snprintf(full, sizeof full, "%s%s", message, when);
     jlog_field f[3] = { JLOG_STR("event", what), JLOG_STR("result", graft_result_name(r)), JLOG_STR("backtrace", bt) };
     alogf(mod->ag->log, ALOG_ERROR, mod->name, f, 3, "trap in %s: %s", what, full);
     set_error(mod, "trap in %s: %s", what, full);
@@ -251,15 +293,16 @@ bool worker_instantiate(agent_mod *mod)
         arm(mod);
         r = graft_instance_new(s, mod->module, &inst);
         bool fired = disarm(mod);
+        char when[128] = "";
+        if (fired) deadline_text(mod, when, sizeof when);
         count_fuel(mod, graft_store_fuel_consumed(s));
         /* Finished just as the watchdog fired: past the deadline all the
          * same, and the store's interrupt may still be pending. */
         if (r == GRAFT_OK && fired) {
             r = GRAFT_ERR_TRAP;
-            snprintf(err, sizeof err, "trap in the start function: wall-time deadline exceeded as it returned");
+            snprintf(err, sizeof err, "trap in the start function: deadline exceeded as it returned%s", when);
         } else if (r == GRAFT_ERR_TRAP)
-            snprintf(err, sizeof err, "trap in the start function: %s%s", graft_store_error(s)->message,
-                     fired ? " (wall-time deadline)" : "");
+            snprintf(err, sizeof err, "trap in the start function: %s%s", graft_store_error(s)->message, when);
         else if (r != GRAFT_OK)
             snprintf(err, sizeof err, "instantiate: %s", graft_store_error(s)->message);
     }
@@ -464,8 +507,10 @@ static void *worker_main(void *arg)
             bus_msg_release(msg);
         }
         if (e != EVENT_TRAPPED) e = run_timers(mod, agent_now_ns());
+        services_log_notice(mod, false);
         if (e == EVENT_TRAPPED && !supervise(mod)) break;
     }
+    services_log_notice(mod, true);
     /* Quarantined or stopping: what is left in the inbox is dropped. */
     bus_msg *msg;
     while (bus_sub_pop(mod->sub, 0, &msg) == BUS_OK) bus_msg_release(msg);
