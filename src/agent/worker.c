@@ -175,7 +175,7 @@ static void report_trap(agent_mod *mod, const char *what, graft_result r)
     const char *message = mod->refusal ? mod->refusal
                           : mod->overran ? "deadline exceeded as the handler returned" : e->message;
     const char *bt = mod->refusal || mod->overran || !e->backtrace ? "" : e->backtrace;
-    char full[640], when[128] = "";
+    char full[400], when[128] = "";   /* full fits last_error after "trap in WHAT: " */
     if (mod->deadline_hit) deadline_text(mod, when, sizeof when);
     snprintf(full, sizeof full, "%s%s", message, when);
     jlog_field f[3] = { JLOG_STR("event", what), JLOG_STR("result", graft_result_name(r)), JLOG_STR("backtrace", bt) };
