@@ -612,7 +612,7 @@ static void note_failed(agent_failed *f, const config_module *cm, const char *wh
 {
     snprintf(f->name, sizeof f->name, "%s", cm->name);
     f->state = strstr(why, "refused") ? "refused" : "failed";
-    snprintf(f->reason, sizeof f->reason, "%s", why);
+    snprintf(f->reason, sizeof f->reason, "%.*s", (int)sizeof f->reason - 1, why);   /* cut, on purpose */
     f->required = cm->required;
 }
 
