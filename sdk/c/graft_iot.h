@@ -1,8 +1,13 @@
 /* graft_iot.h - the C SDK for Graft gateway modules (host API iot_v1,
- * docs/host-api.md). Header-only; build modules as wasi-libc reactors:
+ * docs/host-api.md). Header-only; build modules as wasi-libc reactors,
+ * the reactor flag on the link line only (on the compile line clang 14
+ * warns that it is unused):
  *
- *   clang --target=wasm32-wasi -mexec-model=reactor -O2 -I sdk/c -c m.c
+ *   clang --target=wasm32-wasi -O2 -I sdk/c -c m.c
  *   clang --target=wasm32-wasi -mexec-model=reactor -o m.wasm m.o
+ *
+ * (Link without -O: with binaryen installed clang would run wasm-opt.)
+ * docs/writing-modules.md walks through a module from nothing to graftd.
  *
  * What it gives:
  *   - the iot_v1 imports (iot_log, iot_publish, iot_kv_get, ...) and the
@@ -20,7 +25,9 @@
  *     the pointers (copy what you need). Return 0 when processed.
  *   - IOT_EXPORT("on_start") etc. for the other exports;
  *   - iot_logf(level, fmt, ...): printf-style into a bounded stack buffer
- *     (IOT_LOGF_MAX bytes, longer lines are cut).
+ *     (IOT_LOGF_MAX bytes, longer lines are cut);
+ *   - iot_strerror(rc): a short text for an IOT_* code ("rate-limited"),
+ *     for log lines.
  *
  * Compiled natively (not for wasm), only the types and reading helpers are
  * defined, so host-side tools and tests can share them. */
@@ -40,6 +47,24 @@
 #define IOT_E2BIG (-6)
 #define IOT_EAGAIN (-7)
 #define IOT_EIO (-8)
+
+/* A short text for an IOT_* return code, for log lines (docs/host-api.md,
+ * "Return codes"); "unknown error" for anything else. */
+static inline const char *iot_strerror(int32_t rc)
+{
+    switch (rc) {
+    case IOT_OK: return "ok";
+    case IOT_EPERM: return "not granted";
+    case IOT_ENOENT: return "no such sensor, actuator or key";
+    case IOT_EFAULT: return "pointer or length outside the module's memory";
+    case IOT_EINVAL: return "invalid argument";
+    case IOT_EQUOTA: return "quota exceeded";
+    case IOT_E2BIG: return "too big";
+    case IOT_EAGAIN: return "rate-limited";
+    case IOT_EIO: return "I/O error (not made durable)";
+    default: return "unknown error";
+    }
+}
 
 enum iot_level { IOT_DEBUG = 0, IOT_INFO = 1, IOT_WARN = 2, IOT_ERROR = 3 };
 enum iot_unit { IOT_UNIT_NONE, IOT_UNIT_DEGC, IOT_UNIT_PERCENT, IOT_UNIT_PA, IOT_UNIT_V, IOT_UNIT_A,

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *agent_mod_state_name(int state)
 {
@@ -203,11 +204,18 @@ static agent_mod *mod_prepare(agent *ag, const config *cfg, const config_module 
         snprintf(err, cap, "module %s: %s: %s", cm->name, cm->wasm, graft_env_error(mod->env)->message);
         goto fail;
     }
+    graft_result ir = GRAFT_OK;
     if (!imports_provided(mod->module, why, sizeof why) ||
-        iot_v1_check_imports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK ||
+        (ir = iot_v1_check_imports(mod->module, &mod->caps, why, sizeof why)) != GRAFT_OK ||
         wasi_subset_check(mod->module, why, sizeof why) != GRAFT_OK ||
         iot_v1_check_exports(mod->module, &mod->caps, why, sizeof why) != GRAFT_OK) {
-        snprintf(err, cap, "module %s refused: %s", cm->name, why);
+        /* an ungranted capability: say what each side named (the name is
+         * the word after "capability " in iot_v1_check_imports' text) */
+        char cap_name[16], both[600] = "";
+        const char *c = ir == GRAFT_ERR_SECURITY ? strstr(why, ": capability ") : NULL;
+        if (c && sscanf(c, ": capability %15[a-z]", cap_name) == 1)
+            manifest_caps_explain(&mod->man.caps, &cm->grants, cap_name, both, sizeof both);
+        snprintf(err, cap, "module %s refused: %s%s%s", cm->name, why, both[0] ? "; " : "", both);
         goto fail;
     }
     if (!memory_fits(mod, err, cap)) goto fail;
@@ -965,6 +973,32 @@ static void agent_release(agent *ag)
     free(ag);
 }
 
+/* Whether what path names (the state dir, the config file) is safe to run
+ * from: it must exist when must_exist (a config parsed from a string has
+ * no file), belong to graftd's user or root, and not be writable by every
+ * user, who could otherwise plant modules' state or rewrite what the agent
+ * runs. docs/agent.md, "Running under systemd". */
+static bool owned_safely(const char *what, const char *path, bool must_exist, char *err, size_t cap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (!must_exist) return true;
+        snprintf(err, cap, "%s %s: %s", what, path, strerror(errno));
+        return false;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, cap, "%s %s belongs to uid %u, neither graftd's user (uid %u) nor root: refusing to run from it",
+                 what, path, (unsigned)st.st_uid, (unsigned)geteuid());
+        return false;
+    }
+    if (st.st_mode & S_IWOTH) {
+        snprintf(err, cap, "%s %s is writable by every user (mode %04o): refusing to run from it (chmod o-w %s)",
+                 what, path, (unsigned)(st.st_mode & 07777), path);
+        return false;
+    }
+    return true;
+}
+
 /* With agent.require_at_start: false (err names the module) when a module
  * marked required did not start: refused, failed to load or launch, or
  * not running once its start ended (trapped, refused in on_start), or
@@ -1014,10 +1048,13 @@ bool agent_start(config *cfg, const agent_options *opt, agent **out, char *err, 
     ag->bus = bus_new(0);
     ag->drivers = drv_registry_new(NULL, NULL);
     if (!ag->log || !ag->bus || !ag->drivers) { snprintf(err, cap, "out of memory"); goto fail; }
-    if (mkdir(ag->cfg.state_dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(ag->cfg.state_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, cap, "state_dir %s: %s", ag->cfg.state_dir, strerror(errno));
         goto fail;
     }
+    if (!owned_safely("state_dir", ag->cfg.state_dir, true, err, cap) ||
+        !owned_safely("config", ag->cfg.path, false, err, cap))
+        goto fail;
     char path[CONFIG_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/kv.sqlite", ag->cfg.state_dir);
     kvs_options kvo = { .window_ms = ag->cfg.agent.commit_window_ms, .queue_max_bytes = opt->kv_queue_bytes,
@@ -1094,7 +1131,7 @@ fail:
 bool agent_stop(agent *ag)
 {
     if (!ag) return true;
-    alog(ag->log, ALOG_INFO, NULL, "stopping: no more input, draining in-flight events");
+    alog(ag->log, ALOG_INFO, NULL, "stopping: drivers and --inject stopped, draining the events the modules have queued");
     drv_publish_stop(ag->drivers);
     agent_observe_stop_input(ag);
     /* Close every inbox first so no module feeds another after this. */

@@ -9,9 +9,11 @@
 #include "topic.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A path member, resolved against base (when relative). */
 static bool opt_path(mjson_ctx *c, json_t *obj, const char *key, const char *base, char *out)
@@ -419,9 +421,14 @@ bool config_parse_string(const char *json, size_t len, const char *origin, const
 bool config_load(const char *path, config *out, char *err, size_t err_cap)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) {
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+        /* fopen opens a directory on Linux; reading it would then fail
+         * with EISDIR and look like an empty, malformed file */
+        int e = !f || !S_ISDIR(st.st_mode) ? errno : EISDIR;
+        if (f) fclose(f);
         memset(out, 0, sizeof *out);
-        snprintf(err, err_cap, "%s: cannot open the config file", path);
+        snprintf(err, err_cap, "%s: cannot open the config file: %s", path, strerror(e));
         return false;
     }
     char *text = NULL;
@@ -436,6 +443,14 @@ bool config_load(const char *path, config *out, char *err, size_t err_cap)
         }
         memcpy(text + len, chunk, n);
         len += n;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        free(text);
+        fclose(f);
+        memset(out, 0, sizeof *out);
+        snprintf(err, err_cap, "%s: cannot read the config file: %s", path, strerror(e));
+        return false;
     }
     fclose(f);
     char base[CONFIG_PATH_MAX];

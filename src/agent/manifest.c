@@ -473,6 +473,47 @@ bool manifest_caps_intersect(const iot_caps *req, const iot_caps *grant, iot_cap
     return true;
 }
 
+/* ["a", "b"] or none, cut to fit. */
+static void list_text(char *out, size_t cap, const iot_strlist *l)
+{
+    if (!l->count) { snprintf(out, cap, "none"); return; }
+    size_t n = 0;
+    for (size_t i = 0; i < l->count && n < cap; i++) {
+        int w = snprintf(out + n, cap - n, "%s'%s'%s", i ? ", " : "[", l->items[i], i + 1 == l->count ? "]" : "");
+        if (w < 0) break;
+        n += (size_t)w;
+    }
+}
+
+void manifest_caps_explain(const iot_caps *req, const iot_caps *grant, const char *cap_name, char *out,
+                           size_t cap)
+{
+    const iot_strlist *r = NULL, *g = NULL;
+    const char *none_in_both = "no name is in both";
+    if (strcmp(cap_name, "sensors") == 0) r = &req->sensors, g = &grant->sensors;
+    else if (strcmp(cap_name, "actuators") == 0) r = &req->actuators, g = &grant->actuators;
+    else if (strcmp(cap_name, "publish") == 0 || strcmp(cap_name, "subscribe") == 0) {
+        bool pub = cap_name[0] == 'p';
+        r = pub ? &req->publish : &req->subscribe;
+        g = pub ? &grant->publish : &grant->subscribe;
+        none_in_both = "neither side's filters cover any of the other's";
+    }
+    if (r) {
+        char rt[240], gt[240];
+        list_text(rt, sizeof rt, r);
+        list_text(gt, sizeof gt, g);
+        snprintf(out, cap, "the manifest asks for %s %s, the config grants %s%s%s", cap_name, rt, gt,
+                 r->count && g->count ? ": " : "", r->count && g->count ? none_in_both : "");
+    } else if (strcmp(cap_name, "kv") == 0) {
+        snprintf(out, cap, "the manifest asks for a kv quota of %llu bytes, the config grants %llu",
+                 (unsigned long long)req->kv_quota_bytes, (unsigned long long)grant->kv_quota_bytes);
+    } else if (strcmp(cap_name, "timers") == 0) {
+        snprintf(out, cap, "the manifest asks for %u timers, the config grants %u", req->timers, grant->timers);
+    } else if (cap) {
+        out[0] = '\0';
+    }
+}
+
 static uint64_t capped(uint64_t author, uint64_t config, uint64_t dflt)
 {
     uint64_t v = author ? author : dflt;

@@ -60,6 +60,13 @@ int manifest_semver_compare(const manifest_semver *a, const manifest_semver *b);
  * smaller; timer minimum period the larger (and at least IOT_TIMER_MIN_MS
  * when timers remain). out is overwritten; false when out of memory. */
 bool manifest_caps_intersect(const iot_caps *requested, const iot_caps *granted, iot_caps *out);
+/* Why the capability cap_name ("sensors", "actuators", "publish",
+ * "subscribe", "kv", "timers") came out empty, for a refusal: both sides'
+ * values, e.g. "the manifest asks for publish ['alarms/+'], the config
+ * grants ['alerts/#']: neither side's filters cover any of the other's".
+ * An unknown name gives "". */
+void manifest_caps_explain(const iot_caps *requested, const iot_caps *granted, const char *cap_name, char *out,
+                           size_t cap);
 /* Effective limits: each field min(author, config) over those given, the
  * IOT_DEFAULT_* when the author gave none, and never above the config's
  * cap: config caps always win. */

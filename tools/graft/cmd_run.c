@@ -360,6 +360,19 @@ free_vals:
     return status;
 }
 
+/* Whether m imports anything from iot_v1, graftd's host API: such a module
+ * cannot link under `graft run`, and the message should say where it runs. */
+static bool imports_iot_v1(const graft_module *m)
+{
+    for (uint32_t i = 0; i < graft_module_import_count(m); i++) {
+        graft_extern_desc d;
+        graft_module_import(m, i, &d);
+        if (d.module_len == 6 && memcmp(d.module, "iot_v1", 6) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Everything after the flags: load, set up WASI, instantiate, run. */
 static int run_module(const run_options *opts, int nwords, char **words)
 {
@@ -403,8 +416,12 @@ static int run_module(const run_options *opts, int nwords, char **words)
     if (opts->fuel)
         graft_store_set_fuel(store, GRAFT_FUEL_TRAP, opts->fuel);
     r = graft_instance_new(store, l.module, &inst);
-    if (r != GRAFT_OK)
+    if (r != GRAFT_OK) {
         status = failure_status(opts, store, r, path);
+        if (r == GRAFT_ERR_LINK && imports_iot_v1(l.module))
+            cli_error("%s imports iot_v1: it is a gateway module, run by graftd (docs/writing-modules.md); "
+                      "`graft validate` and `graft inspect` check it here", path);
+    }
     else if (opts->invoke)
         status = run_invoke(opts, store, inst, path, nwords - 1, words + 1);
     else

@@ -31,7 +31,8 @@ static void print_help(void)
            "and prints its results as type:value lines. `graft help run` lists its flags.\n\n");
     printf("exit statuses: the guest's exit code (0..125; larger codes exit 125), 1 module\n"
            "rejected by validate, 2 usage error or missing file, 126 module could not be\n"
-           "run, 134 the guest trapped. See docs/cli.md.\n");
+           "run, 134 the guest trapped, 142 --timeout passed, 152 --fuel ran out.\n"
+           "See docs/cli.md.\n");
 }
 
 int main(int argc, char **argv)

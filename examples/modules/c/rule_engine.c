@@ -154,7 +154,7 @@ static int reading(const char *name, size_t nlen, const uint8_t *payload, size_t
         char msg[160];
         snprintf(msg, sizeof msg, "{\"rule\":%d,\"sensor\":\"%s\",\"value\":%.2f}", i + 1, rule->sensor, r.value);
         int32_t rc = iot_publish_str(rule->topic, msg);
-        if (rc != IOT_OK) iot_logf(IOT_WARN, "rule %d: publish to %s failed: %d", i + 1, rule->topic, (int)rc);
+        if (rc != IOT_OK) iot_logf(IOT_WARN, "rule %d: publish to %s failed: %s", i + 1, rule->topic, iot_strerror(rc));
     }
     return 0;
 }

@@ -57,7 +57,7 @@ static int handle(const char *topic, size_t tlen, const uint8_t *payload, size_t
              next ? "alarm" : "clear", r.value);
     int32_t rc = iot_publish_str(out_topic, msg);
     if (rc != IOT_OK) {
-        iot_logf(IOT_ERROR, "publish to %s failed: %d", out_topic, (int)rc);
+        iot_logf(IOT_ERROR, "publish to %s failed: %s", out_topic, iot_strerror(rc));
         return 1;
     }
     iot_kv_put_str(key, next ? "1" : "0");
