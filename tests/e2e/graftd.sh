@@ -31,7 +31,7 @@ command -v sqlite3 >/dev/null || abort "the sqlite3 CLI is needed"
 
 PIDS=()
 cleanup_pids() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; }
-trap 'cleanup_pids; chmod -R u+w "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'cleanup_pids; chmod -R u+w "$WORK" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 # wait_for and values come from harness.bash.
 
 # start_graftd DIR: graftd on DIR/config.json in the background, bounded by
