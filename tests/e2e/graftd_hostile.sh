@@ -34,17 +34,6 @@ D="$WORK/d"
 mkdir -p "$D/mods"
 MODS=()
 
-# module NAME CAPS [LIMITS]: NAME.wat (from stdin) -> NAME.wasm, its
-# manifest requesting CAPS, and a config entry granting the same.
-module() {
-  local name=$1 caps=$2 limits=${3:-}
-  cat >"$D/mods/$name.wat"
-  wat2wasm "$D/mods/$name.wat" -o "$D/mods/$name.wasm" || abort "wat2wasm $name.wat"
-  printf '{ "manifest_version": 1, "name": "%s", "version": "1.0.0", "host_api": "iot_v1", "capabilities": { %s }%s }\n' \
-    "$name" "$caps" "${limits:+, \"limits\": { $limits \}}" >"$D/mods/$name.json"
-  MODS+=("{ \"name\": \"$name\", \"wasm\": \"$D/mods/$name.wasm\", \"grants\": { $caps } }")
-}
-
 cp "$SRC/tests/e2e/wat/ticker.wat" "$D/ticker.wat"
 module ticker '"publish": ["ok/tick"], "timers": { "count": 1, "min_period_ms": 20 }' '"wall_ms_per_event": 2000' <"$D/ticker.wat"
 

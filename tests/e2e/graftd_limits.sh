@@ -38,17 +38,6 @@ D="$WORK/d"
 mkdir -p "$D/mods"
 MODS=()
 
-# module NAME CAPS LIMITS: NAME.wat (stdin) -> NAME.wasm, a manifest
-# requesting CAPS with LIMITS, and a config entry granting CAPS.
-module() {
-  local name=$1 caps=$2 limits=$3
-  cat >"$D/mods/$name.wat"
-  wat2wasm "$D/mods/$name.wat" -o "$D/mods/$name.wasm" || abort "wat2wasm $name.wat"
-  printf '{ "manifest_version": 1, "name": "%s", "version": "1.0.0", "host_api": "iot_v1", "capabilities": { %s }, "limits": { %s } }\n' \
-    "$name" "$caps" "$limits" >"$D/mods/$name.json"
-  MODS+=("{ \"name\": \"$name\", \"wasm\": \"$D/mods/$name.wasm\", \"grants\": { $caps } }")
-}
-
 FUEL='"fuel_per_event": 100000000000000'
 module chatty '"subscribe": ["chat/go"], "publish": ["ok/x"]' "$FUEL, \"wall_ms_per_event\": 60000" <<'WAT'
 (module

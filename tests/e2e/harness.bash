@@ -149,3 +149,16 @@ reload_in() {
   done
   fail "reload $RELOADS was not answered" "$(tail -3 "$1/err.log")"
 }
+
+# module NAME CAPS [LIMITS] [EXTRA]: $D/mods/NAME.wat (from stdin) ->
+# NAME.wasm, its manifest requesting CAPS (with LIMITS), and a config entry
+# granting the same appended to the caller's MODS array (EXTRA: more keys
+# of the entry, such as "required": true).
+module() {
+  local name=$1 caps=$2 limits=${3:-} extra=${4:-}
+  cat >"$D/mods/$name.wat"
+  wat2wasm "$D/mods/$name.wat" -o "$D/mods/$name.wasm" || abort "wat2wasm $name.wat"
+  printf '{ "manifest_version": 1, "name": "%s", "version": "1.0.0", "host_api": "iot_v1", "capabilities": { %s }%s }\n' \
+    "$name" "$caps" "${limits:+, \"limits\": { $limits \}}" >"$D/mods/$name.json"
+  MODS+=("{ \"name\": \"$name\", \"wasm\": \"$D/mods/$name.wasm\", \"grants\": { $caps }${extra:+, $extra} }")
+}
