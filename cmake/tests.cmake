@@ -45,6 +45,23 @@ foreach(src ${GRAFT_AGENT_TESTS})
   set_tests_properties(agent/${stem} PROPERTIES LABELS unit TIMEOUT 300)
 endforeach()
 
+# tests/bundle: the bundle format and trust decisions (src/bundle), one
+# program per file, label unit; they generate their keys at run time.
+file(GLOB GRAFT_BUNDLE_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/bundle/*.c)
+foreach(src ${GRAFT_BUNDLE_TESTS})
+  if(NOT TARGET graft_bundle)
+    break()
+  endif()
+  get_filename_component(stem ${src} NAME_WE)
+  add_executable(bundle_${stem} ${src})
+  target_include_directories(bundle_${stem} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_compile_options(bundle_${stem} PRIVATE ${GRAFT_WARNINGS})
+  target_compile_definitions(bundle_${stem} PRIVATE _GNU_SOURCE)
+  target_link_libraries(bundle_${stem} PRIVATE graft_bundle)
+  add_test(NAME bundle/${stem} COMMAND bundle_${stem})
+  set_tests_properties(bundle/${stem} PROPERTIES LABELS unit TIMEOUT 300)
+endforeach()
+
 # The spec runner's JSON parser and value handling, tested on their own.
 if(TARGET unit_spectest_json)
   target_sources(unit_spectest_json PRIVATE ${CMAKE_SOURCE_DIR}/tools/spectest/json.c

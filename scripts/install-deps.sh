@@ -11,6 +11,7 @@
 #   mcu        the Cortex-M cross compiler and newlib, for the no-malloc build
 #   agent      jansson, SQLite, libmosquitto, libmicrohttpd, and the Mosquitto
 #              broker that the agent's end-to-end tests start on loopback
+#   bundle     libsodium: Ed25519 and SHA-256 for signed bundles (src/bundle)
 #   demo       Mosquitto's command-line clients (mosquitto_sub/_pub: what the
 #              broker sees, rules sent from outside) and jq, which writes the
 #              demo's broker config (`make demo-mqtt`, tests/e2e/demo_mqtt.sh)
@@ -29,6 +30,8 @@ PKGS=(
   mosquitto-clients jq
   # the MQTT bridge's TLS test makes its CA and server certificate
   openssl
+  # signed module bundles (src/bundle): Ed25519 signatures and SHA-256
+  libsodium-dev
 )
 
 missing=()
