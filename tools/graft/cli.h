@@ -182,5 +182,7 @@ bool cli_deadline_stop(cli_deadline *d);
 int cli_cmd_run(int argc, char **argv);
 int cli_cmd_validate(int argc, char **argv);
 int cli_cmd_inspect(int argc, char **argv);
+/* cmd_bundle.c: keygen, pack, verify, inspect of signed bundles. */
+int cli_cmd_bundle(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const command commands[] = {
      "run [--dir HOST[:GUEST[:ro]]]... [--env K=V]... [--invoke NAME] module.wasm [ARGS...]"},
     {"validate", cli_cmd_validate, "validate module.wasm"},
     {"inspect", cli_cmd_inspect, "inspect module.wasm"},
+    {"bundle", cli_cmd_bundle, "bundle keygen|pack|verify|inspect ... (`graft bundle help`)"},
 };
 
 static void print_help(void)
