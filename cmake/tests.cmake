@@ -157,3 +157,35 @@ endif()
 if(TEST e2e/rust_sdk)
   set_tests_properties(e2e/rust_sdk PROPERTIES LABELS "e2e;unit")
 endif()
+
+# tests/store: the module store (src/store). unit.c is a unit test;
+# campaign runs the crash campaigns (label fault): SIGKILLs at random
+# moments, and power losses simulated by the LD_PRELOAD shim crashfs
+# (tests/store/crashfs.c, built without sanitizers: it is preloaded ahead
+# of the ASan runtime). The work directories are in the build dir, on the
+# disk. The full runs, by hand (docs/ota.md):
+#   build-h9/store_campaign kill /tmp/store-kill 300 1
+#   build-h9/store_campaign crashfs /tmp/store-crashfs build-h9/libstore_crashfs.so 16 0 1
+if(TARGET graft_store_lib)
+  add_library(store_crashfs SHARED ${CMAKE_SOURCE_DIR}/tests/store/crashfs.c)
+  target_compile_options(store_crashfs PRIVATE ${GRAFT_WARNINGS} -fno-sanitize=all)
+  target_link_options(store_crashfs PRIVATE -fno-sanitize=all)
+  target_link_libraries(store_crashfs PRIVATE ${CMAKE_DL_LIBS})
+  foreach(stem unit campaign)
+    add_executable(store_${stem} ${CMAKE_SOURCE_DIR}/tests/store/${stem}.c)
+    target_include_directories(store_${stem} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+    target_compile_options(store_${stem} PRIVATE ${GRAFT_WARNINGS})
+    target_compile_definitions(store_${stem} PRIVATE _GNU_SOURCE GRAFT_BINARY_DIR="${CMAKE_BINARY_DIR}")
+    target_link_libraries(store_${stem} PRIVATE graft_store_lib)
+  endforeach()
+  add_dependencies(store_campaign store_crashfs)
+  set(sc $<TARGET_FILE:store_campaign>)
+  set(sw ${CMAKE_BINARY_DIR}/store-campaign)
+  add_test(NAME store/unit COMMAND store_unit)
+  add_test(NAME store/kill COMMAND ${sc} kill ${sw}-kill 40 12)
+  add_test(NAME store/crashfs COMMAND ${sc} crashfs ${sw}-crashfs $<TARGET_FILE:store_crashfs> 12 40 12)
+  add_test(NAME store/crashfs-negative
+           COMMAND ${sc} crashfs ${sw}-negative $<TARGET_FILE:store_crashfs> 12 20 12 negative)
+  set_tests_properties(store/unit PROPERTIES LABELS unit TIMEOUT 120)
+  set_tests_properties(store/kill store/crashfs store/crashfs-negative PROPERTIES LABELS fault TIMEOUT 120)
+endif()
