@@ -294,8 +294,8 @@ static bool integrity_ok(const char *state_dir, char *why, size_t cap)
 static void log_allows(const char *log_path, const model *m, char allow[NINST][2][64])
 {
     for (int i = 0; i < NINST; i++) {
-        snprintf(allow[i][0], 64, "%s", m->active[i][0] ? m->active[i] : "-");
-        snprintf(allow[i][1], 64, "%s", allow[i][0]);
+        snprintf(allow[i][0], 64, "%.63s", m->active[i][0] ? m->active[i] : "-");
+        memcpy(allow[i][1], allow[i][0], 64);
     }
     FILE *f = fopen(log_path, "r");
     if (!f) return;

@@ -148,7 +148,7 @@ static void snapshot_dir(tdir *d, bool contents)
     while ((e = readdir(dp)) != NULL) {
         if (e->d_name[0] == '.' || skipped(e->d_name)) continue;
         char p[PATH_MAX + 260];
-        snprintf(p, sizeof p, "%s/%s", d->path, e->d_name);
+        snprintf(p, sizeof p, "%.4095s/%.255s", d->path, e->d_name);
         struct stat st;
         if (lstat(p, &st) != 0) die(p);
         if (S_ISDIR(st.st_mode)) {
@@ -251,13 +251,13 @@ static void crash(void)
         while ((e = readdir(dp)) != NULL) {
             if (e->d_name[0] == '.' || skipped(e->d_name) || e->d_type == DT_DIR) continue;
             char p[PATH_MAX + 260];
-            snprintf(p, sizeof p, "%s/%s", d->path, e->d_name);
+            snprintf(p, sizeof p, "%.4095s/%.255s", d->path, e->d_name);
             real_unlink(p);
         }
         closedir(dp);
         for (size_t k = 0; k < d->count; k++) {
             char p[PATH_MAX + 260];
-            snprintf(p, sizeof p, "%s/%s", d->path, d->durable[k].name);
+            snprintf(p, sizeof p, "%.4095s/%.255s", d->path, d->durable[k].name);
             int fd = real_open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
             if (fd < 0) die(p);
             object *o = &objs[d->durable[k].obj];
