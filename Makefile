@@ -65,8 +65,8 @@ check-mcu:
 
 check-fuzz:
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGRAFT_FUZZ=ON $(CMAKE_COMMON) >/dev/null
-	cmake --build build-fuzz -j$(JOBS) --target fuzz_engine
-	cd build-fuzz && ctest -R '^fuzz/engine$$' --output-on-failure
+	cmake --build build-fuzz -j$(JOBS) --target fuzz_engine fuzz_bundle
+	cd build-fuzz && ctest -R '^fuzz/(engine|bundle)$$' --output-on-failure
 
 # ThreadSanitizer over the tests that share a store between threads
 # (graft_store_interrupt from a timer thread): ctest label tsan.
