@@ -35,6 +35,7 @@
 #include <ftw.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -258,15 +259,15 @@ static bool file_hash_ok(const char *path, const char *sha)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return false;
-    mstore_sha256 c;
-    mstore_sha256_init(&c);
-    uint8_t buf[4096], d[32];
+    crypto_hash_sha256_state c;
+    crypto_hash_sha256_init(&c);
+    unsigned char buf[4096], d[crypto_hash_sha256_BYTES];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) mstore_sha256_update(&c, buf, n);
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) crypto_hash_sha256_update(&c, buf, n);
     fclose(f);
-    mstore_sha256_final(&c, d);
+    crypto_hash_sha256_final(&c, d);
     char hex[65];
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    sodium_bin2hex(hex, sizeof hex, d, sizeof d);
     return strcmp(hex, sha) == 0;
 }
 
