@@ -466,6 +466,9 @@ static int local_type(const gr_cc *c, uint32_t x, uint8_t *out)
         *out = c->type->params[x];
         return 1;
     }
+    /* x is a declared local, so there is a run (while param_slots equals
+     * nparams: no two-slot v128 parameters yet). */
+    assert(c->nruns > 0);
     uint32_t lo = 0, hi = c->nruns;   /* the run containing x is in [lo, hi) */
     while (hi - lo > 1) {
         uint32_t mid = lo + (hi - lo) / 2;
