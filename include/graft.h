@@ -272,7 +272,13 @@ typedef struct graft_store_limits {
     uint32_t max_call_depth;    /* frames; default 10000 */
     uint32_t max_stack_slots;   /* 8-byte value-stack cells; default 1 Mi (8 MiB),
                                    allocated with the frame stack on the
-                                   store's first call and charged to the budget */
+                                   store's first call and charged to the
+                                   budget. Up to the default it is allocated
+                                   in full (or the call fails for memory);
+                                   above it, it is a ceiling: the largest
+                                   halving the budget grants, never below the
+                                   default, becomes the limit, and deeper
+                                   calls trap "call stack exhausted" */
     uint32_t max_memory_pages;  /* cap on any memory's size; default and
                                    upper bound 65536 (4 GiB) */
     uint32_t max_table_elems;   /* cap on any table's size; default 10 000 000 */
