@@ -33,7 +33,10 @@ fi
 
 $CC "${CFLAGS[@]}" --specs=nano.specs --specs=nosys.specs -Wl,--gc-sections -Wl,-Map="$OUT/firmware.map" \
     "$SRC/tests/mcu/firmware.c" "$OUT/libgraft.a" -lm -o "$OUT/firmware.elf"
-if arm-none-eabi-nm "$OUT/firmware.elf" | awk '{print $NF}' | grep -qE '^(malloc|_malloc_r)$'; then
+# The symbol list is read whole first: `nm | grep -q` under pipefail fails
+# the pipeline when grep stops early (SIGPIPE), which hid a match.
+fw_syms=$(arm-none-eabi-nm "$OUT/firmware.elf" | awk '{print $NF}')
+if grep -qE '^(malloc|_malloc_r)$' <<<"$fw_syms"; then
   echo "mcu-check: FAIL: the linked firmware contains malloc"; fail=1
 fi
 
