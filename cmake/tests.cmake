@@ -23,6 +23,8 @@ function(graft_c_tests dir label)
 endfunction()
 
 graft_c_tests(unit unit)
+# unit/semver tests src/semver, the one version ordering (docs/ota.md).
+target_link_libraries(unit_semver PRIVATE graft_semver)
 
 # tests/agent: one program per file, label unit, linked with the agent and
 # host API libraries (which bring jansson, sqlite3, libmosquitto, ...).

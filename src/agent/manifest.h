@@ -21,21 +21,17 @@
 #include <stdint.h>
 
 #include "iot_caps.h"
+#include "semver.h"
 
 #define MANIFEST_VERSION 1
 #define MANIFEST_HOST_API "iot_v1"
 
-/* A parsed semantic version (semver.org 2.0.0). */
-typedef struct manifest_semver {
-    uint64_t major, minor, patch;  /* the three numbers */
-    char pre[64];                  /* pre-release after '-', or "" */
-} manifest_semver;
 
 typedef struct manifest {
     uint32_t manifest_version;     /* always MANIFEST_VERSION today */
     char name[IOT_NAME_MAX + 1];   /* [a-z][a-z0-9_-]* */
     char version[96];              /* as written, e.g. "1.2.0-rc.1" */
-    manifest_semver semver;        /* version, parsed */
+    semver semver;                 /* version, parsed (semver.h) */
     char host_api[16];             /* "iot_v1" */
     char description[256];         /* optional free text, or "" */
     char wasm_sha256[65];          /* optional lowercase hex digest of the wasm, or "" */
@@ -49,11 +45,6 @@ bool manifest_parse_string(const char *json, size_t len, const char *origin, man
                            char *err, size_t err_cap);
 void manifest_free(manifest *m);
 
-/* Semantic version: MAJOR.MINOR.PATCH, optional -PRERELEASE, optional
- * +BUILD (ignored in comparisons). False with *why on a malformed one. */
-bool manifest_semver_parse(const char *s, manifest_semver *out, const char **why);
-/* <0, 0, >0 in semver precedence order. */
-int manifest_semver_compare(const manifest_semver *a, const manifest_semver *b);
 
 /* Effective capabilities: names present in both lists; a requested filter
  * kept when some granted filter covers it; kv quota and timer count the

@@ -68,7 +68,7 @@ static bool parse_bundle_keys(mjson_ctx *c, json_t *root, bundle_manifest *bm)
         return mjson_fail(c, "missing key \"security_floor\" (required in a bundle's manifest)");
     if (!mjson_req_string(c, root, "security_floor", bm->security_floor, sizeof bm->security_floor)) return false;
     const char *why;
-    if (!manifest_semver_parse(bm->security_floor, &bm->floor, &why)) {
+    if (!semver_parse(bm->security_floor, &bm->floor, &why)) {
         mjson_push_key(c, "security_floor");
         return mjson_fail(c, "\"%s\" is not a semantic version: %s", bm->security_floor, why);
     }
@@ -112,7 +112,7 @@ bundle_status bundle_manifest_parse(const char *json, size_t len, const char *or
         goto done;
     }
     if (!parse_bundle_keys(&c, root, out)) goto done;
-    if (manifest_semver_compare(&out->floor, &out->m.semver) > 0) {
+    if (semver_compare(&out->floor, &out->m.semver) > 0) {
         mjson_push_key(&c, "security_floor");
         mjson_fail(&c, "%s is above the version %s (the bundle could never be installed)", out->security_floor,
                    out->m.version);
@@ -176,13 +176,13 @@ static bundle_status check_manifest(const trust_key *key, const trust_state *st,
     if (strcmp(hex, m->wasm_sha256) != 0)
         return bundle_fail(err, BUNDLE_HASH_MISMATCH, "hash mismatch: the payload's SHA-256 is %s, the manifest says %s",
                            hex, m->wasm_sha256);
-    if (st && st->has_floor && manifest_semver_compare(&m->semver, &st->floor) < 0)
+    if (st && st->has_floor && semver_compare(&m->semver, &st->floor) < 0)
         return bundle_fail(err, BUNDLE_BELOW_FLOOR,
                            "below the security floor: version %s, the floor is %" PRIu64 ".%" PRIu64 ".%" PRIu64 "%s%s",
                            m->version, st->floor.major, st->floor.minor, st->floor.patch, st->floor.pre[0] ? "-" : "",
                            st->floor.pre);
     if (st && st->has_running) {
-        int c = manifest_semver_compare(&m->semver, &st->running);
+        int c = semver_compare(&m->semver, &st->running);
         if (c < 0 && !req->rollback)
             return bundle_fail(err, BUNDLE_OLDER,
                                "older than the running version: %s < %" PRIu64 ".%" PRIu64 ".%" PRIu64 "%s%s",

@@ -27,7 +27,7 @@
 typedef struct bundle_manifest {
     manifest m;                       /* the docs/manifest.md part; m.wasm_sha256 is never "" */
     char security_floor[96];          /* as written, e.g. "1.2.0" */
-    manifest_semver floor;            /* security_floor, parsed; never above m.semver */
+    semver floor;            /* security_floor, parsed; never above m.semver */
     bool has_expires;                 /* false: the bundle never expires */
     int64_t expires;                  /* Unix seconds (UTC); refused from this second on */
     char encoding[16];                /* payload.encoding: "plain" (the only one format 1 reads) */
@@ -64,9 +64,9 @@ typedef struct trust_store {
  * "Anti-rollback and the trusted clock"). */
 typedef struct trust_state {
     bool has_floor;                 /* false: no version was ever committed */
-    manifest_semver floor;          /* the highest security floor accepted */
+    semver floor;          /* the highest security floor accepted */
     bool has_running;               /* false: nothing runs from the store */
-    manifest_semver running;        /* the running version */
+    semver running;        /* the running version */
     char running_sha256[65];        /* its wasm's SHA-256, lowercase hex */
     int64_t newest_time_seen;       /* Unix seconds; 0 when never seen */
 } trust_state;

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "semver.h"
 #include "sha256.h"
 
 #define FIELD_MAX 64        /* version and floor texts: at most 63 bytes */
@@ -102,54 +103,22 @@ static bool is_hex64(const char *h)
     return h && strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64;
 }
 
-/* ---- semver [semver.org 11] ------------------------------------------------ */
+/* ---- versions ---------------------------------------------------------------- */
 
-/* Compares dot-separated pre-release identifiers: numeric ones by value
- * and below alphanumeric ones, which compare as ASCII. */
-static int prerelease_cmp(const char *a, const char *b)
-{
-    while (*a && *b) {
-        size_t la = strcspn(a, "."), lb = strcspn(b, ".");
-        bool na = la > 0 && strspn(a, "0123456789") >= la, nb = lb > 0 && strspn(b, "0123456789") >= lb;
-        int c;
-        if (na && nb) c = la != lb ? (la < lb ? -1 : 1) : strncmp(a, b, la);
-        else if (na || nb) c = na ? -1 : 1;
-        else {
-            c = strncmp(a, b, la < lb ? la : lb);
-            if (c == 0 && la != lb) c = la < lb ? -1 : 1;
-        }
-        if (c) return c < 0 ? -1 : 1;
-        a += la + (a[la] == '.');
-        b += lb + (b[lb] == '.');
-    }
-    return *a ? 1 : *b ? -1 : 0;
-}
-
+/* Versions are compared by src/semver, the one ordering the manifest and
+ * the bundle trust decision use too; "" (no version yet) sorts below all. */
 int mstore_semver_cmp(const char *a, const char *b)
 {
-    if (!*a || !*b) return *a ? 1 : *b ? -1 : 0;
-    for (int i = 0; i < 3; i++) {
-        char *ea, *eb;
-        unsigned long long x = strtoull(a, &ea, 10), y = strtoull(b, &eb, 10);
-        if (x != y) return x < y ? -1 : 1;
-        a = ea + (*ea == '.' && i < 2);
-        b = eb + (*eb == '.' && i < 2);
-    }
-    /* A version with a pre-release sorts below the same one without. */
-    char pa[FIELD_MAX] = "", pb[FIELD_MAX] = "";
-    if (*a == '-') snprintf(pa, sizeof pa, "%.*s", (int)strcspn(a + 1, "+"), a + 1);
-    if (*b == '-') snprintf(pb, sizeof pb, "%.*s", (int)strcspn(b + 1, "+"), b + 1);
-    if (!*pa || !*pb) return *pa ? -1 : *pb ? 1 : 0;
-    return prerelease_cmp(pa, pb);
+    semver x, y;
+    bool ha = *a && semver_parse(a, &x, NULL), hb = *b && semver_parse(b, &y, NULL);
+    if (!ha || !hb) return ha ? 1 : hb ? -1 : 0;
+    return semver_compare(&x, &y);
 }
 
 static bool semver_ok(const char *v)
 {
-    unsigned a, b, c;
-    char rest;
-    if (!v || strlen(v) >= FIELD_MAX) return false;
-    int n = sscanf(v, "%u.%u.%u%c", &a, &b, &c, &rest);
-    return (n == 3 || (n == 4 && (rest == '-' || rest == '+'))) && v[0] >= '0' && v[0] <= '9';
+    semver parsed;
+    return v && strlen(v) < FIELD_MAX && semver_parse(v, &parsed, NULL);
 }
 
 /* ---- files ------------------------------------------------------------------ */

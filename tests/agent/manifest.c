@@ -196,23 +196,6 @@ static void test_intersect_and_cap(void)
     manifest_free(&m);
 }
 
-static void test_semver(void)
-{
-    manifest_semver a, b;
-    const char *why;
-    CHECK(manifest_semver_parse("1.0.0-alpha+build.5", &a, &why));
-    CHECK(!manifest_semver_parse("1.0.0-", &a, &why));
-    CHECK(!manifest_semver_parse("1.0.0-01", &a, &why));
-    CHECK(!manifest_semver_parse("1.0.0x", &a, &why));
-    const char *order[] = { "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-                            "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0" };
-    for (size_t i = 0; i + 1 < sizeof order / sizeof order[0]; i++) {
-        CHECK(manifest_semver_parse(order[i], &a, NULL) && manifest_semver_parse(order[i + 1], &b, NULL));
-        CHECK(manifest_semver_compare(&a, &b) < 0);
-        CHECK(manifest_semver_compare(&b, &a) > 0);
-    }
-}
-
 static void expect_config_error(const char *json, const char *want)
 {
     config c;
@@ -306,7 +289,6 @@ int main(void)
     test_manifest_errors();
     test_filters();
     test_intersect_and_cap();
-    test_semver();
     test_config();
     test_example_manifests();
     TEST_MAIN_END();

@@ -117,7 +117,7 @@ static void test_round_trip(void)
     bundle_manifest_free(&bm);
     /* The same version with its own hash is accepted (a reinstall), and
      * +BUILD does not count: 1.2.3+other is the same version. */
-    manifest_semver_parse("1.2.3+other", &st.running, NULL);
+    semver_parse("1.2.3+other", &st.running, NULL);
     st.has_running = true;
     bundle_sha256_hex(wasm, sizeof wasm, st.running_sha256);
     CHECK_EQ_INT(decide(b, n, &st, NULL, &e), BUNDLE_OK);
@@ -317,27 +317,27 @@ static void test_policy(void)
     CHECK_REFUSED(b, n, NULL, &rq_other, BUNDLE_WRONG_MODULE, "not for this module: the bundle is \"alarm\"");
     /* The floor. */
     trust_state st = { .has_floor = true };
-    manifest_semver_parse("1.5.1", &st.floor, NULL);
+    semver_parse("1.5.1", &st.floor, NULL);
     CHECK_REFUSED(b, n, &st, NULL, BUNDLE_BELOW_FLOOR, "below the security floor: version 1.5.0, the floor is 1.5.1");
-    manifest_semver_parse("1.5.0", &st.floor, NULL);
+    semver_parse("1.5.0", &st.floor, NULL);
     CHECK_EQ_INT(decide(b, n, &st, NULL, &e), BUNDLE_OK);
     /* Downgrade: older refused unless a rollback asks; the floor holds
      * even then. */
     trust_state run = { .has_running = true };
-    manifest_semver_parse("1.6.0", &run.running, NULL);
+    semver_parse("1.6.0", &run.running, NULL);
     CHECK_REFUSED(b, n, &run, NULL, BUNDLE_OLDER, "older than the running version: 1.5.0 < 1.6.0");
     trust_request rb = { .module = "alarm", .now = 1000, .rollback = true };
     CHECK_EQ_INT(decide(b, n, &run, &rb, &e), BUNDLE_OK);
     run.has_floor = true;
-    manifest_semver_parse("1.6.0", &run.floor, NULL);
+    semver_parse("1.6.0", &run.floor, NULL);
     CHECK_REFUSED(b, n, &run, &rb, BUNDLE_BELOW_FLOOR, "below the security floor");
     /* Same version, another hash. */
     trust_state same = { .has_running = true };
-    manifest_semver_parse("1.5.0+old", &same.running, NULL);
+    semver_parse("1.5.0+old", &same.running, NULL);
     memset(same.running_sha256, 'a', 64);
     CHECK_REFUSED(b, n, &same, NULL, BUNDLE_SAME_VERSION_OTHER_HASH, "same version with a different hash: 1.5.0 ");
     /* A pre-release of the running version is older. */
-    manifest_semver_parse("1.5.0", &run.running, NULL);
+    semver_parse("1.5.0", &run.running, NULL);
     run.has_floor = false;
     size_t pn;
     uint8_t *pre = pack("alarm", "1.5.0-rc.1", "1.0.0", "", &pn);
@@ -358,11 +358,11 @@ static void test_policy(void)
     c[n - 1] ^= 1;   /* hash mismatch ... */
     CHECK_REFUSED(c, n, &st, &rq_other, BUNDLE_WRONG_MODULE, "not for this module");   /* ... name first */
     trust_state high = { .has_floor = true, .has_running = true };
-    manifest_semver_parse("9.0.0", &high.floor, NULL);
-    manifest_semver_parse("9.0.0", &high.running, NULL);
+    semver_parse("9.0.0", &high.floor, NULL);
+    semver_parse("9.0.0", &high.running, NULL);
     CHECK_REFUSED(c, n, &high, &late, BUNDLE_HASH_MISMATCH, "hash mismatch");          /* hash before floor */
     CHECK_REFUSED(b, n, &high, &late, BUNDLE_BELOW_FLOOR, "below");                    /* floor before older */
-    manifest_semver_parse("1.0.0", &high.floor, NULL);
+    semver_parse("1.0.0", &high.floor, NULL);
     CHECK_REFUSED(b, n, &high, &late, BUNDLE_OLDER, "older");                          /* older before expired */
     free(c);
     free(other);

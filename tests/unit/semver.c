@@ -1,17 +1,17 @@
 /* semver.c - semantic version parsing and ordering as bundles use them
  * (the floor and the downgrade checks of docs/ota.md): semver.org 2.0.0
  * precedence, +BUILD ignored, malformed versions refused. The module is
- * manifest_semver_* in src/agent/manifest.c: bundles reuse the manifest's
- * own semver rather than keep a second one that could disagree. */
+ * src/semver/: the manifest, bundles and the store share it rather than
+ * keep orderings that could disagree. */
 #include "harness.h"
-#include "manifest.h"
+#include "semver.h"
 
 static int cmp(const char *a, const char *b)
 {
-    manifest_semver x, y;
+    semver x, y;
     const char *why;
-    if (!manifest_semver_parse(a, &x, &why) || !manifest_semver_parse(b, &y, &why)) return 99;
-    return manifest_semver_compare(&x, &y);
+    if (!semver_parse(a, &x, &why) || !semver_parse(b, &y, &why)) return 99;
+    return semver_compare(&x, &y);
 }
 
 int main(void)
@@ -35,13 +35,15 @@ int main(void)
     static const char *const bad[] = { "", "1", "1.0", "01.0.0", "1.00.0", "1.0.0-", "1.0.0+", "1.0.0-01",
                                        "1.0.0-a..b", "1.0.0 ", "v1.0.0", "1.0.0-a_b", "99999999999999999999.0.0" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        manifest_semver v;
+        semver v;
         const char *why = NULL;
-        CHECK(!manifest_semver_parse(bad[i], &v, &why));
+        CHECK(!semver_parse(bad[i], &v, &why));
         CHECK(why != NULL);
     }
-    manifest_semver v;
-    CHECK(manifest_semver_parse("1.0.0-01a", &v, NULL)); /* alphanumeric: leading zero allowed */
-    CHECK(manifest_semver_parse("0.0.0", &v, NULL));
+    semver v;
+    CHECK(!semver_parse("1.0.0x", &v, NULL));
+    CHECK(semver_parse("1.0.0-alpha+build.5", &v, NULL));
+    CHECK(semver_parse("1.0.0-01a", &v, NULL)); /* alphanumeric: leading zero allowed */
+    CHECK(semver_parse("0.0.0", &v, NULL));
     TEST_MAIN_END();
 }
