@@ -12,18 +12,14 @@
 #include <jansson.h>
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 void trust_key_id_hex(const uint8_t id[BUNDLE_KEY_ID_LEN], char out[2 * BUNDLE_KEY_ID_LEN + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < BUNDLE_KEY_ID_LEN; i++) {
-        out[2 * i] = hex[id[i] >> 4];
-        out[2 * i + 1] = hex[id[i] & 15];
-    }
-    out[2 * BUNDLE_KEY_ID_LEN] = '\0';
+    sodium_bin2hex(out, 2 * BUNDLE_KEY_ID_LEN + 1, id, BUNDLE_KEY_ID_LEN);   /* as bundle_sha256_hex */
 }
 
 /* ---- the signed manifest ---------------------------------------------- */
