@@ -78,7 +78,6 @@ static int (*real_unlink)(const char *);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_open)(const char *, int, ...);
-static int (*real_open64)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 
 static void die(const char *what)
@@ -187,7 +186,6 @@ __attribute__((constructor)) static void crashfs_init(void)
     real_fsync = dlsym(RTLD_NEXT, "fsync");
     real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
     real_open = dlsym(RTLD_NEXT, "open");
-    real_open64 = dlsym(RTLD_NEXT, "open64");
     real_openat = dlsym(RTLD_NEXT, "openat");
     const char *d = getenv("CRASHFS_DIR");
     if (!d || !realpath(d, root)) return;
@@ -303,47 +301,47 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* open, open64 and openat all come here, as openat. Only absolute or
+ * cwd-relative paths are tracked, and only creations matter: a file that
+ * open creates is a new object. */
+static int tracked_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+    if (!(flags & O_CREAT) || dirfd != AT_FDCWD || !path_tracked(path)) return real_openat(dirfd, path, flags, mode);
+    bool existed = exists(path);
+    return opened(real_openat(dirfd, path, flags, mode), path, existed);
+}
+
+/* The mode argument that follows flags when they create a file. */
+static mode_t mode_of(int flags, va_list ap)
+{
+    return flags & (O_CREAT | O_TMPFILE) ? va_arg(ap, mode_t) : 0;
+}
+
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    if (!(flags & O_CREAT) || !path_tracked(path)) return real_open(path, flags, mode);
-    bool existed = exists(path);
-    return opened(real_open(path, flags, mode), path, existed);
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_of(flags, ap);
+    va_end(ap);
+    return tracked_open(AT_FDCWD, path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    if (!(flags & O_CREAT) || !path_tracked(path)) return real_open64(path, flags, mode);
-    bool existed = exists(path);
-    return opened(real_open64(path, flags, mode), path, existed);
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_of(flags, ap);
+    va_end(ap);
+    return tracked_open(AT_FDCWD, path, flags, mode);
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
-    /* Only absolute or cwd-relative paths are tracked. */
-    if (!(flags & O_CREAT) || dirfd != AT_FDCWD || !path_tracked(path)) return real_openat(dirfd, path, flags, mode);
-    bool existed = exists(path);
-    return opened(real_openat(dirfd, path, flags, mode), path, existed);
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = mode_of(flags, ap);
+    va_end(ap);
+    return tracked_open(dirfd, path, flags, mode);
 }
 
 ssize_t write(int fd, const void *buf, size_t n)
