@@ -430,19 +430,26 @@ bool agent_health(void *user, char **out_body)
 
 /* ---- /metrics: what the workers do not keep themselves ---------------------- */
 
-static const char *const module_states[] = { "starting", "running", "backoff", "quarantined", "stopped",
-                                             "refused", "failed" };
-#define NMODULE_STATES (sizeof module_states / sizeof module_states[0])
+/* The states graft_module_state names: an agent_mod's (agent_mod_state_name,
+ * the one list of them), then the two of a module that never ran
+ * (agent_failed.state, set by note_failed in agent.c). */
+static const char *const never_ran[] = { "refused", "failed" };
+#define NMODULE_STATES (AGENT_MOD_STOPPED + 1 + sizeof never_ran / sizeof never_ran[0])
+
+static const char *module_state_at(size_t i)
+{
+    return i <= AGENT_MOD_STOPPED ? agent_mod_state_name((int)i) : never_ran[i - AGENT_MOD_STOPPED - 1];
+}
 
 /* graft_module_state{module,state}: 1 for the module's state, 0 for the others. */
 static void set_state(metrics *reg, const char *module, const char *state)
 {
     for (size_t i = 0; i < NMODULE_STATES; i++) {
-        metrics_label l[] = { { "module", module }, { "state", module_states[i] } };
+        metrics_label l[] = { { "module", module }, { "state", module_state_at(i) } };
         metrics_gauge *g = metrics_gauge_getl(reg, "graft_module_state",
                                               "1 for the state the module is in (starting, running, backoff, "
                                               "quarantined, stopped, refused, failed), 0 for the others.", l, 2);
-        if (g) metrics_gauge_set(g, strcmp(state, module_states[i]) == 0);
+        if (g) metrics_gauge_set(g, strcmp(state, module_state_at(i)) == 0);
     }
 }
 
