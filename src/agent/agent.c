@@ -154,9 +154,10 @@ static bool imports_provided(const graft_module *m, char *err, size_t cap)
     for (uint32_t i = 0; i < graft_module_import_count(m); i++) {
         graft_extern_desc d;
         graft_module_import(m, i, &d);
-        if ((d.module_len == 6 && memcmp(d.module, "iot_v1", 6) == 0) ||
-            (d.module_len == 22 && memcmp(d.module, "wasi_snapshot_preview1", 22) == 0))
-            continue;
+        bool iot = d.module_len == strlen(MANIFEST_HOST_API) && memcmp(d.module, MANIFEST_HOST_API, d.module_len) == 0;
+        bool wasi = d.module_len == strlen(WASI_SUBSET_MODULE) &&
+                    memcmp(d.module, WASI_SUBSET_MODULE, d.module_len) == 0;
+        if (iot || wasi) continue;
         char what[200];
         iot_escape(what, sizeof what, d.module, d.module_len);
         size_t n = strlen(what);

@@ -209,6 +209,8 @@ void services_log_notice(agent_mod *mod, bool force);
 /* wasi_subset.c: define the wasi_snapshot_preview1 imports m uses into s. */
 graft_result wasi_subset_define(agent_mod *mod, graft_store *s, const graft_module *m, char *err,
                                 size_t cap);
+/* The module name the WASI subset's imports come from. */
+#define WASI_SUBSET_MODULE "wasi_snapshot_preview1"
 /* The load-time half of it: every wasi_snapshot_preview1 import of m is a
  * function, and one of the subset's names has the subset's type. GRAFT_OK
  * or GRAFT_ERR_LINK with err naming the import. */

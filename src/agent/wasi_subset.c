@@ -18,7 +18,6 @@
 #define WASI_EFAULT 21
 #define WASI_EINVAL 28
 #define WASI_ENOSYS 52
-#define WASI_MOD "wasi_snapshot_preview1"
 
 static uint8_t *guest(graft_caller *c, uint64_t off, uint64_t len)
 {
@@ -167,7 +166,7 @@ static graft_result wasi_import(const graft_extern_desc *d, char name[64], graft
 {
     int nl = d->name_len > 60 ? 60 : (int)d->name_len;
     if (d->kind != GRAFT_EXTERN_FUNC || d->name_len >= 64 || memchr(d->name, '\0', d->name_len)) {
-        snprintf(err, cap, "import %s.%.*s: not a WASI function", WASI_MOD, nl, d->name);
+        snprintf(err, cap, "import %s.%.*s: not a WASI function", WASI_SUBSET_MODULE, nl, d->name);
         return GRAFT_ERR_LINK;
     }
     memcpy(name, d->name, d->name_len);
@@ -177,7 +176,7 @@ static graft_result wasi_import(const graft_extern_desc *d, char name[64], graft
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
         if (strcmp(known[k].name, name) != 0) continue;
         if (strcmp(known[k].sig, sig) != 0) {
-            snprintf(err, cap, "import %s.%s: type %s, expected %s", WASI_MOD, name, sig, known[k].sig);
+            snprintf(err, cap, "import %s.%s: type %s, expected %s", WASI_SUBSET_MODULE, name, sig, known[k].sig);
             return GRAFT_ERR_LINK;
         }
         *out_fn = known[k].fn;
@@ -189,7 +188,7 @@ static graft_result wasi_import(const graft_extern_desc *d, char name[64], graft
 
 static bool is_wasi(const graft_extern_desc *d)
 {
-    return d->module_len == strlen(WASI_MOD) && memcmp(d->module, WASI_MOD, d->module_len) == 0;
+    return d->module_len == strlen(WASI_SUBSET_MODULE) && memcmp(d->module, WASI_SUBSET_MODULE, d->module_len) == 0;
 }
 
 graft_result wasi_subset_check(const graft_module *m, char *err, size_t cap)
@@ -218,9 +217,9 @@ graft_result wasi_subset_define(agent_mod *mod, graft_store *s, const graft_modu
         graft_host_fn fn;
         graft_result r = wasi_import(&d, name, &fn, err, cap);
         if (r != GRAFT_OK) return r;
-        r = graft_store_define_func(s, WASI_MOD, name, &d.func, fn, mod);
+        r = graft_store_define_func(s, WASI_SUBSET_MODULE, name, &d.func, fn, mod);
         if (r != GRAFT_OK) {
-            snprintf(err, cap, "import %s.%s: %s", WASI_MOD, name, graft_store_error(s)->message);
+            snprintf(err, cap, "import %s.%s: %s", WASI_SUBSET_MODULE, name, graft_store_error(s)->message);
             return r;
         }
     }
