@@ -50,8 +50,8 @@ static void check(const uint8_t *b, size_t n)
     trust_store store = { keys, 2 };
     trust_state fresh = { 0 };
     trust_state used = { .has_floor = true, .has_running = true, .newest_time_seen = 1700000000 };
-    manifest_semver_parse("1.0.0", &used.floor, NULL);
-    manifest_semver_parse("1.2.0", &used.running, NULL);
+    semver_parse("1.0.0", &used.floor, NULL);
+    semver_parse("1.2.0", &used.running, NULL);
     memset(used.running_sha256, 'a', 64);
     trust_request any = { .now = 0 };
     trust_request alarm = { .module = "alarm", .now = 1800000000 };
